@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { dirname, resolve } from 'node:path'
+import { z } from 'zod'
+import { ChurnError, ErrorCodes } from './errors.js'
+
+function findProjectRoot(start: string): string {
+  let dir = start
+  while (!existsSync(resolve(dir, 'package.json'))) {
+    const parent = dirname(dir)
+    if (parent === dir) return start
+    dir = parent
+  }
+  return dir
+}
+
+/** Repository root (from sources or from `dist/`): state and the stack's files are found relative to it. */
+export const projectRoot = findProjectRoot(dirname(fileURLToPath(import.meta.url)))
+
+const hostPort = z
+  .string()
+  .regex(/^[^\s:,]+:\d{1,5}$/u, 'expected host:port')
+
+const brokerList = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
+  .pipe(z.array(hostPort).min(1, 'expected at least one host:port'))
+
+const port = z.coerce.number().int().min(0).max(65_535)
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes')
+
+/**
+ * Every environment variable the platform reads, with its default. Parsed once, at the edge.
+ */
+export const envSchema = z.object({
+  /** Kafka bootstrap brokers, comma separated. @default 127.0.0.1:9092 */
+  KAFKA_BROKERS: brokerList.default(['127.0.0.1:9092']),
+  /** Port of the local KRaft controller listener (native stack only). @default 9093 */
+  KAFKA_CONTROLLER_PORT: port.default(9093),
+  /**
+   * Base URL of the Confluent-compatible schema registry API.
+   * @default http://127.0.0.1:8081/apis/ccompat/v7 (the native stack's Apicurio Registry), or
+   * http://127.0.0.1:8081 with STACK_MODE=docker (Confluent Schema Registry)
+   */
+  SCHEMA_REGISTRY_URL: z.url().optional(),
+  /** Redis online store. @default redis://127.0.0.1:6379 */
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  /** A ClickHouse server; when unset every component uses the embedded engine at CLICKHOUSE_PATH. */
+  CLICKHOUSE_URL: z.url().optional(),
+  /** Data folder of the embedded ClickHouse engine. @default .stack/clickhouse */
+  CLICKHOUSE_PATH: z.string().min(1).optional(),
+  /** Prometheus HTTP API. @default http://127.0.0.1:9090 */
+  PROMETHEUS_URL: z.url().default('http://127.0.0.1:9090'),
+  /** Port of this process's /metrics endpoint (0 picks a free one). @default 9464 */
+  METRICS_PORT: port.default(9464),
+  /** Address the /metrics endpoint listens on. @default 127.0.0.1 */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where the native stack keeps its binaries, data and logs. @default .stack */
+  STACK_DIR: z.string().min(1).optional(),
+  /** Force the stack to the native (`native`) or Docker Compose (`docker`) path. @default auto */
+  STACK_MODE: z.enum(['auto', 'native', 'docker']).default('auto'),
+  /** Milliseconds a process may spend shutting down before it exits anyway. @default 15000 */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** Extra JVM heap for the local Kafka broker. @default 1g */
+  KAFKA_HEAP: z.string().regex(/^\d+[mg]$/u, 'expected a JVM size such as 512m or 1g').default('1g'),
+  /** Print logs as JSON (default) or as plain lines for terminals. */
+  LOG_PRETTY: booleanFlag.default(false),
+})
+
+export type EnvInput = z.input<typeof envSchema>
+export type Config = Omit<z.output<typeof envSchema>, 'STACK_DIR' | 'CLICKHOUSE_PATH' | 'SCHEMA_REGISTRY_URL'> & {
+  STACK_DIR: string
+  CLICKHOUSE_PATH: string
+  SCHEMA_REGISTRY_URL: string
+}
+
+/** Parses an environment; an error names each bad variable and what was expected. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in envSchema.shape && value !== undefined && value !== ''),
+  )
+  const result = envSchema.safeParse(present)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? '(environment)')
+      const got = env[variable]
+      return `${variable}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`
+    })
+    throw new ChurnError(ErrorCodes.CONFIG_INVALID, `Invalid configuration:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+    })
+  }
+  const stackDir = resolve(projectRoot, result.data.STACK_DIR ?? '.stack')
+  const registryDefault = result.data.STACK_MODE === 'docker' ? 'http://127.0.0.1:8081' : 'http://127.0.0.1:8081/apis/ccompat/v7'
+  return {
+    ...result.data,
+    SCHEMA_REGISTRY_URL: result.data.SCHEMA_REGISTRY_URL ?? registryDefault,
+    STACK_DIR: stackDir,
+    CLICKHOUSE_PATH: resolve(projectRoot, result.data.CLICKHOUSE_PATH ?? resolve(stackDir, 'clickhouse')),
+  }
+}
+
+let cached: Config | undefined
+
+/** The process configuration, parsed from `process.env` on first use. */
+export function config(): Config {
+  cached ??= parseConfig(process.env)
+  return cached
+}
