@@ -1,0 +1,27 @@
+import { Command, CommanderError } from 'commander'
+import { isChurnError } from '../core/errors.js'
+import { registerDemoCommand } from './demo-command.js'
+import { registerStackCommands } from './stack-commands.js'
+
+const program = new Command()
+  .name('churn')
+  .description('Streaming customer-churn platform')
+  .showHelpAfterError()
+  .exitOverride()
+
+registerStackCommands(program)
+registerDemoCommand(program)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode
+  } else if (isChurnError(error)) {
+    console.error(`churn: ${error.message}`)
+    process.exitCode = 1
+  } else {
+    console.error(error)
+    process.exitCode = 1
+  }
+}
