@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll } from 'vitest'
+import { config } from '../../core/config.js'
+import { createKafka, type Kafka } from '../../core/kafka.js'
+import { createLogger } from '../../core/logger.js'
+
+export const testLogger = createLogger({ level: process.env['TEST_LOG_LEVEL'] ?? 'warn' })
+
+/** A name no other test (or earlier run) uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`
+}
+
+export function testKafka(clientId = uniqueName('test')): Kafka {
+  return createKafka({ brokers: config().KAFKA_BROKERS, clientId, logger: testLogger })
+}
+
+/** Creates topics for one test file and deletes them when the file is done. */
+export async function createTestTopics(kafka: Kafka, topics: { topic: string; numPartitions?: number; configEntries?: { name: string; value: string }[] }[]): Promise<void> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({ topics: topics.map((t) => ({ numPartitions: 1, ...t })), waitForLeaders: true })
+  } finally {
+    await admin.disconnect()
+  }
+  afterAll(async () => {
+    const cleanup = kafka.admin()
+    await cleanup.connect()
+    try {
+      await cleanup.deleteTopics({ topics: topics.map((t) => t.topic) })
+    } finally {
+      await cleanup.disconnect()
+    }
+  })
+}
+
+/** A temporary folder removed when the test file is done. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`))
+  afterAll(() => { rmSync(dir, { recursive: true, force: true }) })
+  return dir
+}
+
+/** Polls `read` until `done` holds or the deadline passes; returns the last value read. */
+export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await read()
+    if (done(value) || Date.now() >= deadline) return value
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, intervalMs))
+  }
+}
+
+export interface ConsumedRecord {
+  partition: number
+  offset: string
+  key: string | undefined
+  value: Buffer | null
+}
+
+/**
+ * Reads a topic from the beginning with a fresh consumer group until `until` holds for what was
+ * read (or the deadline passes), then returns everything read.
+ */
+export async function consumeUntil(
+  kafka: Kafka,
+  topic: string,
+  until: (records: ConsumedRecord[]) => boolean,
+  options: { readUncommitted?: boolean; timeoutMs?: number } = {},
+): Promise<ConsumedRecord[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: options.readUncommitted ?? false })
+  const records: ConsumedRecord[] = []
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await new Promise<void>((resolvePromise) => {
+      const timer = setTimeout(resolvePromise, options.timeoutMs ?? 20_000)
+      void consumer.run({
+        eachMessage: ({ partition, message }) => {
+          records.push({ partition, offset: message.offset, key: message.key?.toString(), value: message.value })
+          if (until(records)) {
+            clearTimeout(timer)
+            resolvePromise()
+          }
+          return Promise.resolve()
+        },
+      })
+    })
+  } finally {
+    await consumer.disconnect()
+  }
+  return records
+}
