@@ -58,6 +58,10 @@ export const envSchema = z.object({
   METRICS_PORT: port.default(9464),
   /** Address the /metrics endpoint listens on. @default 127.0.0.1 */
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Prepended to every topic name (isolated environments). @default '' */
+  TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/u, 'expected letters, digits, . _ -').default(''),
+  /** Partitions of the per-customer topics when `churn topics apply` creates them. @default 6 */
+  TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1_000).default(6),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where the native stack keeps its binaries, data and logs. @default .stack */
   STACK_DIR: z.string().min(1).optional(),

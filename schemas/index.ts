@@ -1,0 +1,7 @@
+export * from './events.js'
+export { loadSchema, schemaFiles, payloadRecordNames, toAvroEvent, fromAvroEvent, type SchemaName, type LoadedSchema, type AvroCustomerEvent } from './avro.js'
+export { TopicCatalog, topicConfig, type TopicSpec, type CatalogOptions, type CleanupPolicy } from './catalog.js'
+export { AvroCodec, decodeFailures, toRegistryError, type DecodeFailure, type DecodeOutcome } from './codec.js'
+export { CustomerEventCodec } from './customer-event-codec.js'
+export { applyTopics, type ApplyReport } from './topic-admin.js'
+export { registerSchemas, type RegisteredSchema } from './registration.js'
