@@ -31,6 +31,8 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.DEBUG]: 'debug',
 }
 
+const boundedRetriesWarning = 'Limiting retries for the idempotent producer may invalidate EoS guarantees'
+
 /** A KafkaJS client whose own logs go through the process logger as structured lines. */
 export function createKafka(options: KafkaClientOptions): Kafka {
   const logger = options.logger.child({ component: 'kafkajs' })
@@ -42,6 +44,9 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     logLevel: KafkaLogLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...extra } = entry.log
+      // Producers here bound KafkaJS's retries on purpose and retry with their own backoff, so that a
+      // long outage surfaces as a typed error instead of a promise that never settles.
+      if (message === boundedRetriesWarning) return
       const level = levelNames[entry.level] ?? 'info'
       logger[level]({ namespace: entry.namespace, ...extra }, message)
     },
