@@ -6,6 +6,9 @@ import { afterAll } from 'vitest'
 import { config } from '../../core/config.js'
 import { createKafka, type Kafka } from '../../core/kafka.js'
 import { createLogger } from '../../core/logger.js'
+import { createSchemaRegistry, type SchemaRegistry } from '../../core/schema-registry.js'
+import { TopicCatalog } from '../../schemas/catalog.js'
+import { applyTopics } from '../../schemas/topic-admin.js'
 
 export const testLogger = createLogger({ level: process.env['TEST_LOG_LEVEL'] ?? 'warn' })
 
@@ -94,4 +97,33 @@ export async function consumeUntil(
     await consumer.disconnect()
   }
   return records
+}
+
+/**
+ * A topic catalog of this test file's own (unique prefix), with every topic created up front and
+ * deleted when the file is done.
+ */
+export async function testCatalog(kafka: Kafka, partitions = 3): Promise<TopicCatalog> {
+  const catalog = new TopicCatalog({ prefix: `${uniqueName('t')}.`, partitions })
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    await applyTopics(admin, catalog.topics)
+  } finally {
+    await admin.disconnect()
+  }
+  afterAll(async () => {
+    const cleanup = kafka.admin()
+    await cleanup.connect()
+    try {
+      await cleanup.deleteTopics({ topics: catalog.topics.map((topic) => topic.name) })
+    } finally {
+      await cleanup.disconnect()
+    }
+  })
+  return catalog
+}
+
+export function testRegistry(): SchemaRegistry {
+  return createSchemaRegistry(config().SCHEMA_REGISTRY_URL)
 }
