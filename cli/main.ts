@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander'
 import { isChurnError } from '../core/errors.js'
+import { registerContractCommands } from './contract-commands.js'
 import { registerDemoCommand } from './demo-command.js'
+import { registerPublishCommand } from './publish-command.js'
 import { registerStackCommands } from './stack-commands.js'
 
 const program = new Command()
@@ -10,6 +12,8 @@ const program = new Command()
   .exitOverride()
 
 registerStackCommands(program)
+registerContractCommands(program)
+registerPublishCommand(program)
 registerDemoCommand(program)
 
 try {
