@@ -10,6 +10,7 @@ import {
   severities,
   ticketCategories,
   type CustomerEvent,
+  type EventOf,
 } from '../../schemas/events.js'
 
 /** Doubles Avro stores exactly and zod accepts (finite, within the contract's ranges). */
@@ -58,6 +59,6 @@ export function customerEventArbitrary(latest = Date.UTC(2026, 0, 1)): fc.Arbitr
   )
 }
 
-export function usageEvent(customerId: string, eventTime: number, sessions = 3): CustomerEvent {
+export function usageEvent(customerId: string, eventTime: number, sessions = 3): EventOf<'usage'> {
   return { event_id: crypto.randomUUID(), customer_id: customerId, event_time: eventTime, type: 'usage', payload: { sessions, minutes: sessions * 12.5, data_mb: sessions * 40 } }
 }
