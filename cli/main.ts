@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { isChurnError } from '../core/errors.js'
 import { registerContractCommands } from './contract-commands.js'
 import { registerDemoCommand } from './demo-command.js'
+import { registerImportCommand } from './import-command.js'
 import { registerPublishCommand } from './publish-command.js'
 import { registerStackCommands } from './stack-commands.js'
 
@@ -14,6 +15,7 @@ const program = new Command()
 registerStackCommands(program)
 registerContractCommands(program)
 registerPublishCommand(program)
+registerImportCommand(program)
 registerDemoCommand(program)
 
 try {
