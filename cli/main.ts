@@ -4,6 +4,7 @@ import { registerContractCommands } from './contract-commands.js'
 import { registerDemoCommand } from './demo-command.js'
 import { registerImportCommand } from './import-command.js'
 import { registerPublishCommand } from './publish-command.js'
+import { registerRunCommand } from './run-command.js'
 import { registerStackCommands } from './stack-commands.js'
 
 const program = new Command()
@@ -16,6 +17,7 @@ registerStackCommands(program)
 registerContractCommands(program)
 registerPublishCommand(program)
 registerImportCommand(program)
+registerRunCommand(program)
 registerDemoCommand(program)
 
 try {
