@@ -1,7 +1,16 @@
+import { startIngest } from '../consumers/ingest/index.js'
 import type { RoleDefinition } from '../consumers/runtime/context.js'
+import { churnFeatures } from '../feature-store/declarations.js'
+import { FeatureSet } from '../feature-store/feature-set.js'
 
 /** Every role `churn run` can start, in start order (producers of a topic before its consumers). */
-export const roles: readonly RoleDefinition[] = []
+export const roles: readonly RoleDefinition[] = [
+  {
+    name: 'ingest',
+    description: 'customer.events -> Redis online features + customer.features changelog (exactly once)',
+    start: (context) => startIngest(context, new FeatureSet(churnFeatures)),
+  },
+]
 
 export function roleNames(): string[] {
   return roles.map((role) => role.name)

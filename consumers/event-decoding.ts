@@ -1,4 +1,4 @@
-import type { Batch, Message } from 'kafkajs'
+import type { Batch, KafkaMessage, Message } from 'kafkajs'
 import { deadLetterMessage } from '../core/dead-letter.js'
 import type { CustomerEventCodec } from '../schemas/customer-event-codec.js'
 import type { CustomerEvent } from '../schemas/events.js'
@@ -7,6 +7,8 @@ export interface DecodedEvent {
   event: CustomerEvent
   partition: number
   offset: string
+  /** The record as consumed, for a dead letter later in processing. */
+  message: KafkaMessage
 }
 
 export interface DecodedBatch {
@@ -26,7 +28,7 @@ export async function decodeEventBatch(codec: CustomerEventCodec, batch: Batch, 
   for (const message of batch.messages) {
     const outcome = await codec.decode(message.value)
     if (outcome.ok) {
-      events.push({ event: outcome.value, partition: batch.partition, offset: message.offset })
+      events.push({ event: outcome.value, partition: batch.partition, offset: message.offset, message })
     } else {
       deadLetters.push(deadLetterMessage(message, { topic: batch.topic, partition: batch.partition, reason: outcome.reason, error: outcome.message, stage }))
     }

@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll } from 'vitest'
-import { config } from '../../core/config.js'
+import { Registry } from 'prom-client'
+import { config, type Config } from '../../core/config.js'
+import { Lifecycle } from '../../core/lifecycle.js'
+import { createRoleContext, type RoleContext } from '../../consumers/runtime/context.js'
 import { createKafka, type Kafka } from '../../core/kafka.js'
 import { createLogger } from '../../core/logger.js'
 import { createSchemaRegistry, type SchemaRegistry } from '../../core/schema-registry.js'
@@ -126,4 +129,12 @@ export async function testCatalog(kafka: Kafka, partitions = 3): Promise<TopicCa
 
 export function testRegistry(): SchemaRegistry {
   return createSchemaRegistry(config().SCHEMA_REGISTRY_URL)
+}
+
+/** The clients a role gets in production, over this file's topics, shut down when the file is done. */
+export function testRoleContext(catalog: TopicCatalog, overrides: Partial<Config> = {}): RoleContext {
+  const lifecycle = new Lifecycle({ logger: testLogger })
+  const context = createRoleContext({ config: { ...config(), ...overrides }, logger: testLogger, metrics: new Registry(), lifecycle, instanceId: uniqueName('test'), catalog })
+  afterAll(() => lifecycle.shutdown())
+  return context
 }

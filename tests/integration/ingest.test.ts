@@ -1,0 +1,111 @@
+import fc from 'fast-check'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createOfflineClient } from '../../core/clickhouse.js'
+import { createIdempotentProducer } from '../../core/kafka.js'
+import { startIngest } from '../../consumers/ingest/index.js'
+import { churnFeatures } from '../../feature-store/declarations.js'
+import { FeatureSet, type CustomerState } from '../../feature-store/feature-set.js'
+import { offlineFeatures } from '../../feature-store/offline/features.js'
+import { migrate } from '../../feature-store/offline/migrations.js'
+import { eventRow } from '../../feature-store/offline/rows.js'
+import { OnlineStore } from '../../feature-store/online/online-store.js'
+import { loadSchema } from '../../schemas/avro.js'
+import { AvroCodec } from '../../schemas/codec.js'
+import { CustomerEventCodec } from '../../schemas/customer-event-codec.js'
+import { customerStreamsArbitrary } from '../support/event-streams.js'
+import { consumeUntil, pollUntil, tempDir, testCatalog, testKafka, testRegistry, testRoleContext, uniqueName } from '../support/factories.js'
+
+const kafka = testKafka()
+const registry = testRegistry()
+const catalog = await testCatalog(kafka, 2)
+const offline = createOfflineClient({ path: tempDir('chdb-ingest') })
+afterAll(() => offline.close())
+
+const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b))
+
+async function counted(context: ReturnType<typeof testRoleContext>): Promise<number> {
+  const metric = await context.metrics.getSingleMetric('churn_ingest_events_total')?.get()
+  return (metric?.values ?? []).filter((v) => v.labels['outcome'] !== 'replayed').reduce((sum, v) => sum + v.value, 0)
+}
+
+describe('ingest role', () => {
+  it('keeps Redis, the changelog and the offline SQL in agreement, and accounts for every record', async () => {
+    const featureSet = new FeatureSet(churnFeatures)
+    const [events = []] = fc.sample(customerStreamsArbitrary({ customers: 30, maxEvents: 40, start: Date.now() - 200 * 86_400_000 }), { numRuns: 1, seed: 7 })
+    const codec = new CustomerEventCodec(registry, catalog.customerEvents)
+    await codec.schemaId()
+    const producer = createIdempotentProducer(kafka)
+    await producer.connect()
+    const bad = [{ key: 'p-0', value: Buffer.from('not avro') }, { key: 'p-1', value: Buffer.from([0, 0, 0, 0, 1]) }]
+    await producer.send({ topic: catalog.customerEvents.name, acks: -1, messages: [...events.map((event) => ({ key: event.customer_id, value: codec.encode(event) })), ...bad] })
+    await producer.disconnect()
+
+    const keyPrefix = `${uniqueName('t')}:`
+    const context = testRoleContext(catalog)
+    const role = await startIngest(context, featureSet, { groupId: uniqueName('g.ingest'), keyPrefix })
+    try {
+      const total = await pollUntil(() => counted(context), (n) => n >= events.length + bad.length, 60_000)
+      expect(total).toBe(events.length + bad.length)
+    } finally {
+      await role.close()
+    }
+
+    // Expected: the feature engine applied to each customer's events in arrival order.
+    const expected = new Map<string, CustomerState>()
+    let late = 0
+    events.forEach((event, i) => {
+      const state = expected.get(event.customer_id) ?? featureSet.emptyState()
+      expected.set(event.customer_id, state)
+      if (featureSet.apply(state, eventRow(event, { topic: 't', partition: 0, offset: String(i) }), i) === 'late') late += 1
+    })
+    expect(late).toBeGreaterThan(0)
+    const store = new OnlineStore(await context.redis(), { keyPrefix })
+    const customers = [...expected.keys()]
+    const vectors = await store.readVectors(customers)
+    vectors.forEach((vector, i) => {
+      const state = expected.get(customers[i] ?? '')
+      if (vector === undefined || state === undefined) throw new Error(`no online vector for ${customers[i] ?? '?'}`)
+      expect(vector.featureSetVersion).toBe(featureSet.version)
+      expect(vector.asOf).toBe(state.newest)
+      expect(Array.from(vector.values)).toEqual(Array.from(featureSet.materialize(state)))
+    })
+
+    // Late events and undecodable records are dead-lettered; nothing else is.
+    const dead = await consumeUntil(kafka, catalog.deadLetter(catalog.customerEvents).name, (read) => read.length >= late + bad.length)
+    expect(dead).toHaveLength(late + bad.length)
+
+    // The changelog's latest vector per customer is the online one.
+    const featureCodec = new AvroCodec(registry, loadSchema('featureVector'), `${catalog.customerFeatures.name}-value`)
+    const changelog = await consumeUntil(kafka, catalog.customerFeatures.name, () => false, { timeoutMs: 5_000 })
+    const latest = new Map<string, number[]>()
+    for (const record of changelog) {
+      const decoded = await featureCodec.decode(record.value)
+      if (!decoded.ok) throw new Error(decoded.message)
+      const vector = decoded.value as { customer_id: string; values: number[] }
+      latest.set(vector.customer_id, vector.values)
+    }
+    expect(latest.size).toBe(customers.length)
+    vectors.forEach((vector) => {
+      expect(latest.get(vector?.customerId ?? '')).toEqual(Array.from(vector?.values ?? []))
+    })
+
+    // The offline store, fed the same records with their real offsets, computes the same features.
+    await migrate(offline)
+    const raw = await consumeUntil(kafka, catalog.customerEvents.name, (read) => read.length >= events.length + bad.length)
+    const rows = []
+    for (const record of raw) {
+      const decoded = await codec.decode(record.value)
+      if (decoded.ok) rows.push(eventRow(decoded.value, { topic: catalog.customerEvents.name, partition: record.partition, offset: record.offset }))
+    }
+    await offline.insert({ table: 'customer_events', values: rows, format: 'JSONEachRow' })
+    const fromSql = await offlineFeatures(offline, featureSet, vectors.map((vector) => ({ customer_id: vector?.customerId ?? '', as_of: vector?.asOf ?? 0 })))
+    for (const row of fromSql) {
+      const online = vectors.find((vector) => vector?.customerId === row.customer_id)
+      featureSet.names.forEach((name, i) => {
+        const [a, b] = [online?.values[i] ?? Number.NaN, row.values[i] ?? Number.NaN]
+        if (!close(a, b)) throw new Error(`${row.customer_id} ${name}: online ${a} offline ${b}`)
+      })
+    }
+    expect(fromSql).toHaveLength(customers.length)
+  })
+})
