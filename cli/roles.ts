@@ -8,7 +8,13 @@ export const roles: readonly RoleDefinition[] = [
   {
     name: 'ingest',
     description: 'customer.events -> Redis online features + customer.features changelog (exactly once)',
-    start: (context) => startIngest(context, new FeatureSet(churnFeatures)),
+    start: (context) =>
+      startIngest(context, new FeatureSet(churnFeatures), {
+        groupId: `${context.config.TOPIC_PREFIX}churn-ingest`,
+        keyPrefix: context.config.ONLINE_KEY_PREFIX,
+        maxBytesPerPartition: context.config.INGEST_MAX_BYTES_PER_PARTITION,
+        sessionTimeoutMs: context.config.KAFKA_SESSION_TIMEOUT_MS,
+      }),
   },
 ]
 

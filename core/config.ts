@@ -58,10 +58,16 @@ export const envSchema = z.object({
   METRICS_PORT: port.default(9464),
   /** Address the /metrics endpoint listens on. @default 127.0.0.1 */
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  /** Prepended to every topic name (isolated environments). @default '' */
+  /** Prepended to every topic name and consumer group (isolated environments). @default '' */
   TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/u, 'expected letters, digits, . _ -').default(''),
   /** Partitions of the per-customer topics when `churn topics apply` creates them. @default 6 */
   TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1_000).default(6),
+  /** Prefix of the online store's Redis keys. @default churn: */
+  ONLINE_KEY_PREFIX: z.string().default('churn:'),
+  /** How long a consumer group waits for a silent member before rebalancing (Kafka allows 6000 and up). @default 30000 */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+  /** Bytes the ingest role fetches per partition and request, which bounds a batch. @default 1048576 */
+  INGEST_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1_024).default(1_048_576),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where the native stack keeps its binaries, data and logs. @default .stack */
   STACK_DIR: z.string().min(1).optional(),

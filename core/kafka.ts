@@ -41,7 +41,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     brokers: options.brokers,
     connectionTimeout: options.connectionTimeout ?? 10_000,
     requestTimeout: options.requestTimeout ?? 30_000,
-    logLevel: KafkaLogLevel.WARN,
+    logLevel: logger.isLevelEnabled('debug') ? KafkaLogLevel.DEBUG : KafkaLogLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...extra } = entry.log
       // Producers here bound KafkaJS's retries on purpose and retry with their own backoff, so that a
@@ -80,6 +80,8 @@ export interface TransactionalPipelineOptions {
   fromBeginning?: boolean
   /** Upper bound on bytes fetched per partition and request, which bounds memory. @default 1 MiB */
   maxBytesPerPartition?: number
+  /** How long the group waits for a silent member (a crashed process) before rebalancing. @default 30000 */
+  sessionTimeout?: number
   /** Turns one fetched batch into records to produce. Throwing aborts the transaction; the batch is consumed again. */
   transform: (batch: Batch) => Promise<TopicMessages[]>
   /** Called after each committed transaction. */
@@ -107,6 +109,9 @@ export class TransactionalPipeline {
       groupId: options.groupId,
       readUncommitted: false,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+      sessionTimeout: options.sessionTimeout ?? 30_000,
+      // A rebalance waits this long for members to rejoin; a crashed member never does.
+      rebalanceTimeout: Math.max(10_000, 2 * (options.sessionTimeout ?? 30_000)),
       allowAutoTopicCreation: false,
     })
     this.#producer = this.#createProducer()

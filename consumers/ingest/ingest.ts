@@ -140,6 +140,7 @@ export async function startIngest(context: RoleContext, featureSet: FeatureSet, 
     transactionalId: `churn-ingest-${context.instanceId}`,
     topics: [context.catalog.customerEvents.name],
     maxBytesPerPartition: options.maxBytesPerPartition,
+    sessionTimeout: options.sessionTimeoutMs,
     transform: async (batch) => {
       const timer = metrics.batchSeconds.startTimer()
       try {

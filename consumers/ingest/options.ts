@@ -7,6 +7,8 @@ export const ingestOptionsSchema = z.strictObject({
   keyPrefix: z.string().default('churn:'),
   /** Bytes fetched per partition and request; bounds a batch. @default 1 MiB */
   maxBytesPerPartition: z.number().int().positive().default(1_048_576),
+  /** @default 30000 */
+  sessionTimeoutMs: z.number().int().min(6_000).default(30_000),
 })
 
 export type IngestOptionsInput = z.input<typeof ingestOptionsSchema>

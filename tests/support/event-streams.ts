@@ -8,7 +8,7 @@ const DAY = 86_400_000
  * resolved, plan changes and sometimes a cancellation, with event times that sometimes go backwards
  * (late and out-of-order arrivals) and ties.
  */
-export function customerStreamsArbitrary(options: { customers: number; maxEvents: number; start: number }): fc.Arbitrary<CustomerEvent[]> {
+export function customerStreamsArbitrary(options: { customers: number; maxEvents: number; minEvents?: number; start: number }): fc.Arbitrary<CustomerEvent[]> {
   const step = fc.record({
     kind: fc.constantFrom('usage', 'usage', 'usage', 'payment', 'payment', 'ticket', 'resolve', 'plan_change', 'late', 'tie'),
     gapHours: fc.integer({ min: 0, max: 72 }),
@@ -27,7 +27,7 @@ export function customerStreamsArbitrary(options: { customers: number; maxEvents
   })
   const customer = fc.record({
     signup: fc.record({ contract: fc.constantFrom(...contracts), method: fc.constantFrom(...paymentMethods), charge: fc.double({ min: 10, max: 150, noNaN: true, noDefaultInfinity: true }), services: fc.uniqueArray(fc.constantFrom(...services), { maxLength: 5 }), senior: fc.boolean(), paperless: fc.boolean() }),
-    steps: fc.array(step, { minLength: 1, maxLength: options.maxEvents }),
+    steps: fc.array(step, { minLength: options.minEvents ?? 1, maxLength: options.maxEvents }),
     cancels: fc.boolean(),
   })
   return fc.array(customer, { minLength: options.customers, maxLength: options.customers }).map((histories) => {
