@@ -5,6 +5,7 @@ import { registerDemoCommand } from './demo-command.js'
 import { registerImportCommand } from './import-command.js'
 import { registerPublishCommand } from './publish-command.js'
 import { registerRunCommand } from './run-command.js'
+import { registerSimulateCommand } from './simulate-command.js'
 import { registerStackCommands } from './stack-commands.js'
 
 const program = new Command()
@@ -17,6 +18,7 @@ registerStackCommands(program)
 registerContractCommands(program)
 registerPublishCommand(program)
 registerImportCommand(program)
+registerSimulateCommand(program)
 registerRunCommand(program)
 registerDemoCommand(program)
 
