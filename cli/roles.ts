@@ -1,4 +1,5 @@
 import { startIngest } from '../consumers/ingest/index.js'
+import { offlineSinkRole } from '../consumers/offline-sink/index.js'
 import type { RoleDefinition } from '../consumers/runtime/context.js'
 import { churnFeatures } from '../feature-store/declarations.js'
 import { FeatureSet } from '../feature-store/feature-set.js'
@@ -16,6 +17,7 @@ export const roles: readonly RoleDefinition[] = [
         sessionTimeoutMs: context.config.KAFKA_SESSION_TIMEOUT_MS,
       }),
   },
+  offlineSinkRole(),
 ]
 
 export function roleNames(): string[] {

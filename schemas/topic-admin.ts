@@ -29,6 +29,7 @@ export async function applyTopics(admin: Admin, specs: TopicSpec[]): Promise<App
       })),
     })
     report.created.push(...missing.map((spec) => spec.name))
+    await waitForLeaders(admin, missing.map((spec) => spec.name))
   }
   const present = specs.filter((spec) => existing.has(spec.name))
   if (present.length === 0) return report
@@ -64,4 +65,22 @@ export async function applyTopics(admin: Admin, specs: TopicSpec[]): Promise<App
     else report.unchanged.push(spec.name)
   }
   return report
+}
+
+/**
+ * A new topic can still be unknown to a broker's metadata cache for a moment after creation, and
+ * KafkaJS does not retry UNKNOWN_TOPIC_OR_PARTITION everywhere; wait until every partition has a leader.
+ */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics })
+      if (metadata.topics.length === topics.length && metadata.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((partition) => partition.leader >= 0))) return
+    } catch (error) {
+      if (Date.now() >= deadline) throw error
+    }
+    if (Date.now() >= deadline) throw new Error(`topics without leaders after ${timeoutMs} ms: ${topics.join(', ')}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }

@@ -37,37 +37,42 @@ export interface EventRow {
 
 const flag = (value: boolean): number => (value ? 1 : 0)
 
+/**
+ * Flattens an event for the `customer_events` table. Plain object literals per type, not spreads:
+ * this runs for every event in ingest and in the offline sink.
+ */
 export function eventRow(event: CustomerEvent, source: { topic: string; partition: number; offset: string }): EventRow {
-  const base = { event_id: event.event_id, customer_id: event.customer_id, event_time: event.event_time, type: event.type, src_topic: source.topic, src_partition: source.partition, src_offset: source.offset }
+  const { event_id, customer_id, event_time } = event
+  const { topic: src_topic, partition: src_partition, offset: src_offset } = source
   switch (event.type) {
     case 'signup': {
       const p = event.payload
       return {
-        ...base,
-        plan: p.plan,
-        contract: p.contract,
-        payment_method: p.payment_method,
-        monthly_charge: p.monthly_charge,
-        services: p.services,
-        paperless_billing: flag(p.paperless_billing),
-        senior: flag(p.demographics.senior),
-        partner: flag(p.demographics.partner),
-        dependents: flag(p.demographics.dependents),
-        region: p.demographics.region,
-        channel: p.channel,
+        event_id, customer_id, event_time, type: 'signup', src_topic, src_partition, src_offset,
+        plan: p.plan, contract: p.contract, payment_method: p.payment_method, monthly_charge: p.monthly_charge, services: p.services,
+        paperless_billing: flag(p.paperless_billing), senior: flag(p.demographics.senior), partner: flag(p.demographics.partner),
+        dependents: flag(p.demographics.dependents), region: p.demographics.region, channel: p.channel,
       }
     }
     case 'plan_change': {
       const p = event.payload
-      return { ...base, plan: p.plan, contract: p.contract, monthly_charge: p.monthly_charge, services: p.services, payment_method: p.payment_method ?? '' }
+      return { event_id, customer_id, event_time, type: 'plan_change', src_topic, src_partition, src_offset, plan: p.plan, contract: p.contract, monthly_charge: p.monthly_charge, services: p.services, payment_method: p.payment_method ?? '' }
     }
-    case 'usage':
-      return { ...base, sessions: event.payload.sessions, minutes: event.payload.minutes, data_mb: event.payload.data_mb }
-    case 'payment':
-      return { ...base, amount: event.payload.amount, status: event.payload.status, method: event.payload.method ?? '' }
-    case 'support_ticket':
-      return { ...base, ticket_id: event.payload.ticket_id, category: event.payload.category, severity: event.payload.severity, resolved: flag(event.payload.resolved) }
-    case 'cancellation':
-      return { ...base, reason: event.payload.reason, voluntary: flag(event.payload.voluntary) }
+    case 'usage': {
+      const p = event.payload
+      return { event_id, customer_id, event_time, type: 'usage', src_topic, src_partition, src_offset, sessions: p.sessions, minutes: p.minutes, data_mb: p.data_mb }
+    }
+    case 'payment': {
+      const p = event.payload
+      return { event_id, customer_id, event_time, type: 'payment', src_topic, src_partition, src_offset, amount: p.amount, status: p.status, method: p.method ?? '' }
+    }
+    case 'support_ticket': {
+      const p = event.payload
+      return { event_id, customer_id, event_time, type: 'support_ticket', src_topic, src_partition, src_offset, ticket_id: p.ticket_id, category: p.category, severity: p.severity, resolved: flag(p.resolved) }
+    }
+    case 'cancellation': {
+      const p = event.payload
+      return { event_id, customer_id, event_time, type: 'cancellation', src_topic, src_partition, src_offset, reason: p.reason, voluntary: flag(p.voluntary) }
+    }
   }
 }

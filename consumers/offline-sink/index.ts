@@ -1,0 +1,6 @@
+export { OfflineSink, offlineSinkRole, offlineSinkRoleName, type OfflineSinkDependencies } from './offline-sink.js'
+export { offlineSinkOptionsSchema, parseOfflineSinkOptions, type OfflineSinkOptions, type OfflineSinkOptionsInput } from './options.js'
+export { offlineTables } from './sources.js'
+export { featureSnapshotRow, featureVectorSchema, type FeatureSnapshotRow, type FeatureVector } from './feature-snapshots.js'
+export { insertRows, OfflineWriteError } from './topic-writer.js'
+export { sinkFailures, type OfflineSinkState, type InsertFailure, type InsertFailureKind } from './types.js'
