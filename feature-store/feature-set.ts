@@ -234,10 +234,13 @@ export class FeatureSet {
     }
   }
 
-  /** The vector as of the newest event time, in declaration order. */
-  materialize(state: CustomerState): Float64Array {
+  /**
+   * The vector in declaration order, as of the newest event time, or as of a later time (windows and
+   * "days since" then count from it, as the offline store does for an observation).
+   */
+  materialize(state: CustomerState, at?: number): Float64Array {
     const vector = new Float64Array(this.declarations.length)
-    const asOf = state.newest ?? 0
+    const asOf = Math.max(at ?? 0, state.newest ?? 0)
     const today = Math.floor(asOf / DAY_MS)
     const byName = new Map<string, number>()
     this.declarations.forEach((feature, index) => {
