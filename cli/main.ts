@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { isChurnError } from '../core/errors.js'
 import { registerContractCommands } from './contract-commands.js'
 import { registerDemoCommand } from './demo-command.js'
+import { registerFeaturesCommands } from './features-command.js'
 import { registerImportCommand } from './import-command.js'
 import { registerPublishCommand } from './publish-command.js'
 import { registerRunCommand } from './run-command.js'
@@ -20,6 +21,7 @@ registerPublishCommand(program)
 registerImportCommand(program)
 registerSimulateCommand(program)
 registerRunCommand(program)
+registerFeaturesCommands(program)
 registerDemoCommand(program)
 
 try {

@@ -36,7 +36,7 @@ export interface OnlineStoreOptions {
 // already at or past this batch's, so applying the same records twice changes nothing.
 const guardedWrite = `
 local stored = redis.call('HGET', KEYS[1], 'o:' .. ARGV[1])
-if stored and tonumber(stored) >= tonumber(ARGV[2]) then return 0 end
+if ARGV[8] ~= '1' and stored and tonumber(stored) >= tonumber(ARGV[2]) then return 0 end
 if ARGV[4] == '' then
   redis.call('HSET', KEYS[1], 'st', ARGV[3], 'o:' .. ARGV[1], ARGV[2])
 else
@@ -47,7 +47,7 @@ return 1
 `
 
 interface GuardedPipeline extends ChainableCommander {
-  churnGuardedWrite(key: string, partition: string, offset: string, state: string, vector: Buffer | string, asOf: string, version: string, ttl: string): GuardedPipeline
+  churnGuardedWrite(key: string, partition: string, offset: string, state: string, vector: Buffer | string, asOf: string, version: string, ttl: string, force: string): GuardedPipeline
 }
 
 export function encodeVector(values: Float64Array): Buffer {
@@ -103,8 +103,11 @@ export class OnlineStore {
     return stored
   }
 
-  /** Writes each customer's new state, guarded by offset; returns which writes took effect. */
-  async writeStates(writes: readonly StateWrite[], featureSetVersion: string): Promise<boolean[]> {
+  /**
+   * Writes each customer's new state, guarded by offset; returns which writes took effect. `force`
+   * skips the guard (a backfill replacing states built by another feature-set version).
+   */
+  async writeStates(writes: readonly StateWrite[], featureSetVersion: string, options: { force?: boolean } = {}): Promise<boolean[]> {
     if (writes.length === 0) return []
     const pipeline = this.#redis.pipeline() as GuardedPipeline
     for (const write of writes) {
@@ -117,6 +120,7 @@ export class OnlineStore {
         String(write.state.newest ?? 0),
         featureSetVersion,
         String(this.#ttl),
+        options.force === true ? '1' : '0',
       )
     }
     const results = (await pipeline.exec()) ?? []
