@@ -76,6 +76,8 @@ export class FeatureSet {
   readonly sources: readonly CompiledSource[]
   readonly #byId: Map<string, CompiledSource>
   readonly #openTicketFields: Field[]
+  /** The compiled source of each declaration that reads one (by declaration index). */
+  readonly #sourceOf: (CompiledSource | undefined)[]
 
   constructor(declarations: readonly FeatureDeclaration[], options: FeatureSetOptions = {}) {
     this.declarations = declarations
@@ -95,6 +97,7 @@ export class FeatureSet {
       }
     }
     this.sources = [...this.#byId.values()]
+    this.#sourceOf = declarations.map((feature) => ('source' in feature.aggregation ? this.#byId.get(sourceId(feature.aggregation.source)) : undefined))
     const canonical = JSON.stringify({
       lateness: this.allowedLatenessMs,
       features: declarations.map((feature) => ({ ...feature, aggregation: JSON.parse(JSON.stringify(feature.aggregation, (key, value: unknown) => (key === 'value' && typeof value === 'function' ? undefined : value))) as unknown })),
@@ -243,65 +246,82 @@ export class FeatureSet {
     const asOf = Math.max(at ?? 0, state.newest ?? 0)
     const today = Math.floor(asOf / DAY_MS)
     const byName = new Map<string, number>()
+    const windows = new Map<string, { cells: number[]; days: number }>()
     this.declarations.forEach((feature, index) => {
-      const value = this.#value(feature, state, asOf, today, byName)
+      const value = this.#value(feature, this.#sourceOf[index], state, asOf, today, byName, windows)
       vector[index] = value
       byName.set(feature.name, value)
     })
     return vector
   }
 
-  #window(state: CustomerState, source: Source, window: number | 'lifetime', today: number): { cells: number[]; days: number } {
-    const compiled = this.#byId.get(sourceId(source))
-    const width = 1 + 2 * (compiled?.tileFields.length ?? 0)
-    if (compiled === undefined) return { cells: new Array<number>(width).fill(0), days: 0 }
-    if (window === 'lifetime') return { cells: state.totals[compiled.id] ?? new Array<number>(width).fill(0), days: 0 }
-    const cells = new Array<number>(width).fill(0)
-    let days = 0
+  #window(state: CustomerState, compiled: CompiledSource, window: number | 'lifetime', today: number, cache: Map<string, { cells: number[]; days: number }>): { cells: number[]; days: number } {
+    const key = `${compiled.id}|${window}`
+    const cached = cache.get(key)
+    if (cached !== undefined) return cached
     const fieldCount = compiled.tileFields.length
-    const tiles = state.tiles[compiled.id] ?? {}
-    for (const day of Object.keys(tiles).map(Number).sort((a, b) => a - b)) {
-      if (day <= today - window || day > today) continue
-      const tile = tiles[String(day)] ?? []
-      const empty = cells[0] === 0
-      days += 1
-      cells[0] = (cells[0] ?? 0) + (tile[0] ?? 0)
-      for (let i = 0; i < fieldCount; i += 1) {
-        cells[1 + i] = (cells[1 + i] ?? 0) + (tile[1 + i] ?? 0)
-        const max = tile[1 + fieldCount + i] ?? 0
-        cells[1 + fieldCount + i] = empty ? max : Math.max(cells[1 + fieldCount + i] ?? max, max)
+    let result: { cells: number[]; days: number }
+    if (window === 'lifetime') {
+      result = { cells: state.totals[compiled.id] ?? new Array<number>(1 + 2 * fieldCount).fill(0), days: 0 }
+    } else {
+      const cells = new Array<number>(1 + 2 * fieldCount).fill(0)
+      let days = 0
+      const tiles = state.tiles[compiled.id] ?? {}
+      // Integer-like keys enumerate in ascending order, so days are summed oldest first.
+      for (const key of Object.keys(tiles)) {
+        const day = Number(key)
+        if (day <= today - window || day > today) continue
+        const tile = tiles[key] ?? []
+        const empty = cells[0] === 0
+        days += 1
+        cells[0] = (cells[0] ?? 0) + (tile[0] ?? 0)
+        for (let i = 0; i < fieldCount; i += 1) {
+          cells[1 + i] = (cells[1 + i] ?? 0) + (tile[1 + i] ?? 0)
+          const max = tile[1 + fieldCount + i] ?? 0
+          cells[1 + fieldCount + i] = empty ? max : Math.max(cells[1 + fieldCount + i] ?? max, max)
+        }
       }
+      result = { cells, days }
     }
-    return { cells, days }
+    cache.set(key, result)
+    return result
   }
 
-  #value(feature: FeatureDeclaration, state: CustomerState, asOf: number, today: number, earlier: Map<string, number>): number {
+  #value(
+    feature: FeatureDeclaration,
+    compiled: CompiledSource | undefined,
+    state: CustomerState,
+    asOf: number,
+    today: number,
+    earlier: Map<string, number>,
+    windows: Map<string, { cells: number[]; days: number }>,
+  ): number {
     const aggregation = feature.aggregation
-    const fieldIndex = (source: Source, field: Field): number => this.#byId.get(sourceId(source))?.tileFields.findIndex((candidate) => candidate.name === field.name) ?? -1
+    const source = compiled ?? { id: '', source: { types: [] }, tileFields: [], maxWindow: 0, lastFields: [], firstFields: [] }
     switch (aggregation.kind) {
       case 'count':
-        return this.#window(state, aggregation.source, aggregation.window, today).cells[0] ?? 0
+        return this.#window(state, source, aggregation.window, today, windows).cells[0] ?? 0
       case 'distinct_days':
-        return this.#window(state, aggregation.source, aggregation.window, today).days
+        return this.#window(state, source, aggregation.window, today, windows).days
       case 'sum':
       case 'mean':
       case 'max': {
-        const { cells } = this.#window(state, aggregation.source, aggregation.window, today)
+        const { cells } = this.#window(state, source, aggregation.window, today, windows)
         const count = cells[0] ?? 0
-        const i = fieldIndex(aggregation.source, aggregation.field)
-        const fieldCount = this.#byId.get(sourceId(aggregation.source))?.tileFields.length ?? 0
+        const i = source.tileFields.findIndex((candidate) => candidate.name === aggregation.field.name)
+        const fieldCount = source.tileFields.length
         if (aggregation.kind === 'sum') return count === 0 ? feature.default : (cells[1 + i] ?? 0)
         if (count === 0) return feature.default
         return aggregation.kind === 'mean' ? (cells[1 + i] ?? 0) / count : (cells[1 + fieldCount + i] ?? feature.default)
       }
       case 'last':
       case 'first': {
-        const key = `${sourceId(aggregation.source)}|${aggregation.field.name}`
+        const key = `${source.id}|${aggregation.field.name}`
         return (aggregation.kind === 'last' ? state.last[key] : state.first[key])?.[2] ?? feature.default
       }
       case 'days_since_last':
       case 'days_since_first': {
-        const seen = state.seen[sourceId(aggregation.source)]
+        const seen = state.seen[source.id]
         if (seen === undefined) return feature.default
         return (asOf - (aggregation.kind === 'days_since_last' ? seen[2] : seen[0])) / DAY_MS
       }
