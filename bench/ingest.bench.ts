@@ -78,8 +78,10 @@ async function ingest(round: number): Promise<number> {
   const elapsed = performance.now() - started
   await role.close()
   const batches = (await metrics.getSingleMetric('churn_ingest_batch_duration_seconds')?.get())?.values ?? []
-  const sum = batches.find((v) => v.metricName === 'churn_ingest_batch_duration_seconds_sum')?.value ?? 0
-  const count = batches.find((v) => v.metricName === 'churn_ingest_batch_duration_seconds_count')?.value ?? 0
+  // Histogram values carry the series name (…_sum, …_count) at run time, though prom-client's types omit it.
+  const series = (name: string): number => batches.find((v) => (v as { metricName?: string }).metricName === name)?.value ?? 0
+  const sum = series('churn_ingest_batch_duration_seconds_sum')
+  const count = series('churn_ingest_batch_duration_seconds_count')
   console.log(`  ingest round ${round + 1}: ${count} batches, ${(sum * 1000).toFixed(0)} ms transforming of ${elapsed.toFixed(0)} ms`)
   return workload.length / (elapsed / 1000)
 }
