@@ -8,6 +8,7 @@ import { registerPublishCommand } from './publish-command.js'
 import { registerRunCommand } from './run-command.js'
 import { registerSimulateCommand } from './simulate-command.js'
 import { registerStackCommands } from './stack-commands.js'
+import { registerTrainCommand } from './train-command.js'
 
 const program = new Command()
   .name('churn')
@@ -23,6 +24,7 @@ registerSimulateCommand(program)
 registerRunCommand(program)
 registerFeaturesCommands(program)
 registerDemoCommand(program)
+registerTrainCommand(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { config, projectRoot } from '../../core/config.js'
 import { createIdempotentProducer } from '../../core/kafka.js'
 import { createRedis } from '../../core/redis.js'
@@ -20,11 +20,19 @@ const kafka = testKafka()
 const registry = testRegistry()
 const catalog = await testCatalog(kafka, 2)
 
+const children: ChildProcess[] = []
+// Whatever happens in the test, no ingest process outlives it.
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+})
+
 function startIngestProcess(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [join(projectRoot, 'bin', 'churn.js'), 'run', '--roles', 'ingest', '--instance', 'crash-test'], {
+  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'churn.js'), 'run', '--roles', 'ingest', '--instance', 'crash-test'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
+  children.push(child)
+  return child
 }
 
 /** Resolves once the process logs that its roles run (its signal handlers are installed by then). */

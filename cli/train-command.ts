@@ -1,0 +1,83 @@
+import { basename } from 'node:path'
+import type { Command } from 'commander'
+import { z } from 'zod'
+import { parseOptions } from '../trainer/dataset/index.js'
+import {
+  crossValidate,
+  encodeTable,
+  readCsvFile,
+  type CrossValidationReport,
+  type EncodedTable,
+  type FoldMetrics,
+  type SummaryMetric,
+} from '../trainer/tabular/index.js'
+
+const trainOptionsSchema = z.strictObject({
+  csv: z.string().min(1),
+  label: z.string().min(1),
+  id: z.string().min(1).optional(),
+  folds: z.coerce.number().int().min(2).max(100).default(5),
+  seed: z.coerce.number().int().default(0),
+  json: z.boolean().default(false),
+})
+
+type TrainOptions = z.output<typeof trainOptionsSchema>
+
+const COLUMNS: readonly { readonly metric: SummaryMetric; readonly title: string; readonly digits: number }[] = [
+  { metric: 'rocAuc', title: 'ROC-AUC', digits: 4 },
+  { metric: 'prAuc', title: 'PR-AUC', digits: 4 },
+  { metric: 'logLoss', title: 'LOG LOSS', digits: 4 },
+  { metric: 'brier', title: 'BRIER', digits: 4 },
+  { metric: 'ece', title: 'ECE', digits: 4 },
+  { metric: 'liftTopDecile', title: 'LIFT@10%', digits: 2 },
+  { metric: 'maxF1', title: 'MAX F1', digits: 4 },
+  { metric: 'fitSeconds', title: 'FIT S', digits: 2 },
+]
+
+/** A table of mean ± sd per model and metric. */
+export function formatCrossValidation(report: CrossValidationReport): string {
+  const header = ['MODEL', ...COLUMNS.map((column) => column.title)]
+  const rows = report.models.map((model) => [
+    model.model,
+    ...COLUMNS.map(({ metric, digits }) => `${model.summary[metric].mean.toFixed(digits)} ± ${model.summary[metric].sd.toFixed(digits)}`),
+  ])
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((cells) => cells[column]?.length ?? 0)))
+  return [header, ...rows].map((cells) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n')
+}
+
+function describe(file: string, table: EncodedTable, report: CrossValidationReport): string {
+  const categorical = table.encodings.filter((encoding) => encoding.kind === 'categorical').length
+  return `${basename(file)}: ${report.rows} rows, ${report.features} features (${categorical} categorical, ordinal-encoded), ` +
+    `positive rate ${(100 * report.positiveRate).toFixed(1)} %, ${report.folds}-fold stratified cross-validation, seed ${report.seed}`
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('train the GBDT and the logistic baseline on a CSV and report stratified k-fold cross-validation metrics')
+    .requiredOption('--csv <file>', 'CSV file with a header row')
+    .requiredOption('--label <column>', 'label column (yes/no, true/false or 1/0)')
+    .option('--id <column>', 'id column, left out of the features')
+    .option('--folds <k>', 'number of folds', '5')
+    .option('--seed <n>', 'seed of the folds and the models', '0')
+    .option('--json', 'print the report as JSON', false)
+    .action(async (raw: Record<string, unknown>) => {
+      const options: TrainOptions = parseOptions(trainOptionsSchema, raw, 'train command')
+      const table = encodeTable(await readCsvFile(options.csv), {
+        label: options.label,
+        ...(options.id === undefined ? {} : { id: options.id }),
+      })
+      const progress = (model: string, metrics: FoldMetrics): void => {
+        process.stderr.write(`fold ${metrics.fold + 1}/${options.folds} ${model.padEnd(8)} ROC-AUC ${metrics.rocAuc.toFixed(4)} (${metrics.fitSeconds.toFixed(2)} s)\n`)
+      }
+      const report = crossValidate({ x: table.x, y: table.y }, { folds: options.folds, seed: options.seed }, options.json ? {} : { onFold: progress })
+      if (options.json) {
+        const { rows, features, positiveRate, folds, seed, models } = report
+        console.log(JSON.stringify({ file: options.csv, label: options.label, encodings: table.encodings, rows, features, positiveRate, folds, seed, models }, null, 2))
+      } else {
+        console.log(describe(options.csv, table, report))
+        console.log('')
+        console.log(formatCrossValidation(report))
+      }
+    })
+}

@@ -1,0 +1,5 @@
+export { gbdtOptionsSchema, resolveGbdtOptions, type GbdtOptions, type GbdtOptionsInput } from './options.js'
+export type { GbdtStructure, IterationInfo, Tree, TreeStructure } from './types.js'
+export { GbdtModel, sigmoid } from './model.js'
+export { trainGbdt, type GbdtTrainingExtras, type GbdtTrainingResult } from './train.js'
+export { binMatrix, binOf, fitBinning, fitFeatureBinning, type BinnedColumns, type FeatureBinning } from './binning.js'

@@ -1,0 +1,6 @@
+export * from './dataset/index.js'
+export * from './gbdt/index.js'
+export * from './logistic/index.js'
+export * from './evaluation/index.js'
+export * from './onnx/index.js'
+export * from './tabular/index.js'
