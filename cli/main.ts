@@ -4,6 +4,7 @@ import { registerContractCommands } from './contract-commands.js'
 import { registerDemoCommand } from './demo-command.js'
 import { registerFeaturesCommands } from './features-command.js'
 import { registerImportCommand } from './import-command.js'
+import { registerModelsCommands } from './models-command.js'
 import { registerPublishCommand } from './publish-command.js'
 import { registerRunCommand } from './run-command.js'
 import { registerSimulateCommand } from './simulate-command.js'
@@ -23,6 +24,7 @@ registerImportCommand(program)
 registerSimulateCommand(program)
 registerRunCommand(program)
 registerFeaturesCommands(program)
+registerModelsCommands(program)
 registerDemoCommand(program)
 registerTrainCommand(program)
 

@@ -65,6 +65,41 @@ export const migrations: readonly Migration[] = [
       ORDER BY (customer_id, src_topic, src_partition, src_offset)`,
     ],
   },
+  {
+    version: 2,
+    description: 'model registry: versions with artifacts and lineage, append-only transitions',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS model_versions (
+        model_name LowCardinality(String),
+        version String,
+        created_at DateTime64(3, 'UTC'),
+        model_type LowCardinality(String),
+        feature_set_version String,
+        artifact_base64 String,
+        artifact_sha256 String,
+        metrics String,
+        params String,
+        training_from DateTime64(3, 'UTC'),
+        training_to DateTime64(3, 'UTC'),
+        data_hash String,
+        code_version String
+      ) ENGINE = ReplacingMergeTree
+      ORDER BY (model_name, version)`,
+      // Aliases are not stored: they are derived from this log, which is only ever appended to.
+      `CREATE TABLE IF NOT EXISTS model_transitions (
+        event_id UUID,
+        model_name LowCardinality(String),
+        version String,
+        transition LowCardinality(String),
+        alias LowCardinality(String),
+        previous_version String,
+        actor String,
+        reason String,
+        at DateTime64(3, 'UTC')
+      ) ENGINE = MergeTree
+      ORDER BY (model_name, at, event_id)`,
+    ],
+  },
 ]
 
 /** Applies the migrations not yet recorded; returns the versions it applied. */
