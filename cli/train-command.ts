@@ -1,9 +1,18 @@
+import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import type { Command } from 'commander'
 import { z } from 'zod'
+import { createOfflineClient } from '../core/clickhouse.js'
+import { config } from '../core/config.js'
+import { migrate } from '../feature-store/offline/migrations.js'
 import { parseOptions } from '../trainer/dataset/index.js'
+import { trainGbdt } from '../trainer/gbdt/index.js'
+import { gbdtToOnnx, hashTrainingData, referenceDistributions } from '../trainer/onnx/index.js'
+import { ModelEventPublisher, ModelRegistry } from '../trainer/registry/index.js'
+import { commandContext } from './context.js'
 import {
   crossValidate,
+  resolveCrossValidationOptions,
   encodeTable,
   readCsvFile,
   type CrossValidationReport,
@@ -19,6 +28,7 @@ const trainOptionsSchema = z.strictObject({
   folds: z.coerce.number().int().min(2).max(100).default(5),
   seed: z.coerce.number().int().default(0),
   json: z.boolean().default(false),
+  register: z.boolean().default(false),
 })
 
 type TrainOptions = z.output<typeof trainOptionsSchema>
@@ -61,6 +71,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--folds <k>', 'number of folds', '5')
     .option('--seed <n>', 'seed of the folds and the models', '0')
     .option('--json', 'print the report as JSON', false)
+    .option('--register', 'fit the GBDT on every row and register it in the model registry (not promoted)', false)
     .action(async (raw: Record<string, unknown>) => {
       const options: TrainOptions = parseOptions(trainOptionsSchema, raw, 'train command')
       const table = encodeTable(await readCsvFile(options.csv), {
@@ -79,5 +90,50 @@ export function registerTrainCommand(program: Command): void {
         console.log('')
         console.log(formatCrossValidation(report))
       }
+      if (options.register) await registerModel(options, table, report)
     })
+}
+
+/** Fits the GBDT on every row, exports it with its lineage, and registers it; promotion stays a separate decision. */
+async function registerModel(options: TrainOptions, table: EncodedTable, report: CrossValidationReport): Promise<void> {
+  const resolved = resolveCrossValidationOptions({ folds: options.folds, seed: options.seed })
+  const dataset = { x: table.x, y: table.y }
+  const { model } = trainGbdt(dataset, resolved.gbdt)
+  const gbdt = report.models.find((entry) => entry.model === 'gbdt')
+  const metrics = Object.fromEntries(Object.entries(gbdt?.summary ?? {}).map(([name, value]) => [name.replace(/[A-Z]/gu, (c) => `_${c.toLowerCase()}`), value.mean]))
+  // A table's feature set is its encoded columns, in order.
+  const featureSetVersion = `csv-${createHash('sha256').update(table.featureNames.join('\n')).digest('hex').slice(0, 12)}`
+  const dataHash = hashTrainingData(dataset)
+  const now = Date.now()
+  const artifact = gbdtToOnnx(model, {
+    featureNames: table.featureNames,
+    featureSetVersion,
+    dataHash,
+    params: { ...resolved.gbdt },
+    metrics,
+    referenceDistributions: referenceDistributions(table.x, table.featureNames),
+  })
+  const settings = config()
+  const context = commandContext('churn-train')
+  const client = createOfflineClient({ url: settings.CLICKHOUSE_URL, path: settings.CLICKHOUSE_PATH })
+  const events = new ModelEventPublisher(context.kafka, context.registry, context.catalog)
+  try {
+    await migrate(client)
+    const version = await new ModelRegistry(client, { onTransition: events.listener }).register({
+      artifact,
+      modelType: 'gbdt',
+      featureSetVersion,
+      metrics,
+      params: { ...resolved.gbdt },
+      trainingWindow: { from: now, to: now },
+      dataHash,
+      codeVersion: process.env['npm_package_version'] ?? 'unknown',
+      actor: 'cli:train',
+      reason: `trained on ${basename(options.csv)}, ${options.folds}-fold ROC-AUC ${(gbdt?.summary.rocAuc.mean ?? Number.NaN).toFixed(4)}`,
+    })
+    console.log(`registered ${version.version} (${featureSetVersion}, ${artifact.length} bytes of ONNX); promote it with \`churn models promote ${version.version}\``)
+  } finally {
+    await events.close()
+    await client.close()
+  }
 }
