@@ -1,12 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { projectRoot } from '../../core/config.js'
 import { foldSplit, meanAndSd, rocAuc, stratifiedKFold } from '../../trainer/evaluation/index.js'
 import { takeValues } from '../../trainer/dataset/index.js'
 import { crossValidate, encodeTable, readCsvFile } from '../../trainer/tabular/index.js'
 import { runReference } from './python-env.js'
 import { table } from './stats.js'
 
-export const MLC_CHURN_CSV = '/work/shared/data/mlc_churn.csv'
+export const MLC_CHURN_CSV = process.env['MLC_CHURN_CSV'] ?? join(projectRoot, '..', 'shared', 'data', 'mlc_churn.csv')
 
 interface LightgbmCv {
   version: string
