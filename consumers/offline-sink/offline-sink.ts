@@ -209,8 +209,14 @@ export class OfflineSink implements RunningRole {
     const { batch } = payload
     if (!this.#accepting || !payload.isRunning() || payload.isStale() || batch.isEmpty()) return
     const route = this.#routes.get(batch.topic)
-    // A batch not taken is not resolved: the topic is paused, and fetched again from here on resume.
-    if (!route?.writer.tryReserve(batch.messages.length)) return
+    // A batch not taken is not resolved: the topic is paused and fetched again from here on resume. The
+    // seek also makes stale any later batch of this partition already fetched, which would otherwise be
+    // taken once room frees up and resolve past this one, losing it.
+    if (!route?.writer.tryReserve(batch.messages.length)) {
+      const firstOffset = batch.firstOffset()
+      if (firstOffset !== null) this.#consumer.seek({ topic: batch.topic, partition: batch.partition, offset: firstOffset })
+      return
+    }
     const { rows, deadLetters } = await route.source.decode(batch)
     // Bad records are in the dead-letter topic before the offsets past them can be committed.
     if (deadLetters.length > 0) await this.#sendDeadLetters(route.source.topic, deadLetters)
