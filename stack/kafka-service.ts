@@ -21,15 +21,7 @@ export class KafkaService extends NativeService {
   override readonly readyTimeoutMs = 90_000
 
   constructor(stackDir: string, private readonly settings: StackSettings['kafka']) {
-    super(stackDir)
-  }
-
-  get host(): string {
-    return this.settings.host
-  }
-
-  get port(): number {
-    return this.settings.port
+    super(stackDir, settings)
   }
 
   override requirements(): Requirement[] {

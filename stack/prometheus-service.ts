@@ -13,15 +13,7 @@ export class PrometheusService extends NativeService {
   readonly name = 'prometheus'
 
   constructor(stackDir: string, private readonly settings: StackSettings['prometheus'], private readonly metricsPort: number) {
-    super(stackDir)
-  }
-
-  get host(): string {
-    return this.settings.host
-  }
-
-  get port(): number {
-    return this.settings.port
+    super(stackDir, settings)
   }
 
   override requirements(): Requirement[] {

@@ -7,15 +7,7 @@ export class RedisService extends NativeService {
   readonly name = 'redis'
 
   constructor(stackDir: string, private readonly settings: StackSettings['redis']) {
-    super(stackDir)
-  }
-
-  get host(): string {
-    return this.settings.host
-  }
-
-  get port(): number {
-    return this.settings.port
+    super(stackDir, settings)
   }
 
   override requirements(): Requirement[] {

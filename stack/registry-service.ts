@@ -26,15 +26,7 @@ export class RegistryService extends NativeService {
   override readonly readyTimeoutMs = 120_000
 
   constructor(stackDir: string, private readonly settings: StackSettings['registry'], private readonly brokers: string[]) {
-    super(stackDir)
-  }
-
-  get host(): string {
-    return this.settings.host
-  }
-
-  get port(): number {
-    return this.settings.port
+    super(stackDir, settings)
   }
 
   override requirements(): Requirement[] {

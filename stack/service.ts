@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { ChurnError, ErrorCodes } from '../core/errors.js'
 import { runningPid, startDetached, stopProcess, tail } from './processes.js'
 import { tcpOpen, waitUntil } from './probes.js'
+import type { Endpoint } from './settings.js'
 
 export type ServiceState = 'healthy' | 'unhealthy' | 'stopped' | 'external'
 
@@ -33,12 +34,15 @@ export interface LaunchSpec {
  */
 export abstract class NativeService {
   abstract readonly name: string
-  abstract readonly host: string
-  abstract readonly port: number
+  readonly host: string
+  readonly port: number
   /** How long `up` waits for readiness. */
   readonly readyTimeoutMs: number = 60_000
 
-  constructor(protected readonly stackDir: string) {}
+  constructor(protected readonly stackDir: string, endpoint: Endpoint) {
+    this.host = endpoint.host
+    this.port = endpoint.port
+  }
 
   get dir(): string {
     return join(this.stackDir, this.name)

@@ -10,11 +10,9 @@ import { churnFeatures } from '../../feature-store/declarations.js'
 import { FeatureSet, type CustomerState } from '../../feature-store/feature-set.js'
 import { eventRow } from '../../feature-store/offline/rows.js'
 import { OnlineStore } from '../../feature-store/online/online-store.js'
-import { loadSchema } from '../../schemas/avro.js'
-import { AvroCodec } from '../../schemas/codec.js'
 import { CustomerEventCodec } from '../../schemas/customer-event-codec.js'
 import { customerStreamsArbitrary } from '../support/event-streams.js'
-import { consumeUntil, testCatalog, testKafka, testRegistry, uniqueName } from '../support/factories.js'
+import { latestChangelogVectors, testCatalog, testKafka, testRegistry, uniqueName } from '../support/factories.js'
 
 const kafka = testKafka()
 const registry = testRegistry()
@@ -128,15 +126,7 @@ describe('ingest under SIGKILL', () => {
     })
 
     // Committed changelog: the latest record per customer is the no-crash vector; aborted ones are invisible.
-    const featureCodec = new AvroCodec(registry, loadSchema('featureVector'), `${catalog.customerFeatures.name}-value`)
-    const changelog = await consumeUntil(kafka, catalog.customerFeatures.name, () => false, { timeoutMs: 6_000 })
-    const latest = new Map<string, number[]>()
-    for (const record of changelog) {
-      const decoded = await featureCodec.decode(record.value)
-      if (!decoded.ok) throw new Error(decoded.message)
-      const vector = decoded.value as { customer_id: string; values: number[] }
-      latest.set(vector.customer_id, vector.values)
-    }
+    const latest = await latestChangelogVectors(kafka, registry, catalog, 6_000)
     expect(latest.size).toBe(customers.length)
     for (const customer of customers) {
       const state = expected.get(customer)

@@ -9,11 +9,9 @@ import { offlineFeatures } from '../../feature-store/offline/features.js'
 import { migrate } from '../../feature-store/offline/migrations.js'
 import { eventRow } from '../../feature-store/offline/rows.js'
 import { OnlineStore } from '../../feature-store/online/online-store.js'
-import { loadSchema } from '../../schemas/avro.js'
-import { AvroCodec } from '../../schemas/codec.js'
 import { CustomerEventCodec } from '../../schemas/customer-event-codec.js'
 import { customerStreamsArbitrary } from '../support/event-streams.js'
-import { consumeUntil, pollUntil, tempDir, testCatalog, testKafka, testRegistry, testRoleContext, uniqueName } from '../support/factories.js'
+import { consumeUntil, latestChangelogVectors, pollUntil, tempDir, testCatalog, testKafka, testRegistry, testRoleContext, uniqueName } from '../support/factories.js'
 
 const kafka = testKafka()
 const registry = testRegistry()
@@ -75,15 +73,7 @@ describe('ingest role', () => {
     expect(dead).toHaveLength(late + bad.length)
 
     // The changelog's latest vector per customer is the online one.
-    const featureCodec = new AvroCodec(registry, loadSchema('featureVector'), `${catalog.customerFeatures.name}-value`)
-    const changelog = await consumeUntil(kafka, catalog.customerFeatures.name, () => false, { timeoutMs: 5_000 })
-    const latest = new Map<string, number[]>()
-    for (const record of changelog) {
-      const decoded = await featureCodec.decode(record.value)
-      if (!decoded.ok) throw new Error(decoded.message)
-      const vector = decoded.value as { customer_id: string; values: number[] }
-      latest.set(vector.customer_id, vector.values)
-    }
+    const latest = await latestChangelogVectors(kafka, registry, catalog, 5_000)
     expect(latest.size).toBe(customers.length)
     vectors.forEach((vector) => {
       expect(latest.get(vector?.customerId ?? '')).toEqual(Array.from(vector?.values ?? []))

@@ -10,7 +10,9 @@ import { createRoleContext, type RoleContext } from '../../consumers/runtime/con
 import { createKafka, type Kafka } from '../../core/kafka.js'
 import { createLogger } from '../../core/logger.js'
 import { createSchemaRegistry, type SchemaRegistry } from '../../core/schema-registry.js'
+import { loadSchema } from '../../schemas/avro.js'
 import { TopicCatalog } from '../../schemas/catalog.js'
+import { AvroCodec } from '../../schemas/codec.js'
 import { applyTopics } from '../../schemas/topic-admin.js'
 
 export const testLogger = createLogger({ level: process.env['TEST_LOG_LEVEL'] ?? 'warn' })
@@ -137,4 +139,17 @@ export function testRoleContext(catalog: TopicCatalog, overrides: Partial<Config
   const context = createRoleContext({ config: { ...config(), ...overrides }, logger: testLogger, metrics: new Registry(), lifecycle, instanceId: uniqueName('test'), catalog })
   afterAll(() => lifecycle.shutdown())
   return context
+}
+
+/** The committed changelog's latest vector per customer (read_committed, so aborted records are invisible). */
+export async function latestChangelogVectors(kafka: Kafka, registry: SchemaRegistry, catalog: TopicCatalog, timeoutMs: number): Promise<Map<string, number[]>> {
+  const codec = new AvroCodec(registry, loadSchema('featureVector'), `${catalog.customerFeatures.name}-value`)
+  const latest = new Map<string, number[]>()
+  for (const record of await consumeUntil(kafka, catalog.customerFeatures.name, () => false, { timeoutMs })) {
+    const decoded = await codec.decode(record.value)
+    if (!decoded.ok) throw new Error(decoded.message)
+    const vector = decoded.value as { customer_id: string; values: number[] }
+    latest.set(vector.customer_id, vector.values)
+  }
+  return latest
 }
