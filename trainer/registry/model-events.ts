@@ -25,7 +25,7 @@ export class ModelEventPublisher {
     this.#catalog = catalog
   }
 
-  readonly listener: TransitionListener = async (record, version, artifact) => {
+  readonly listener: TransitionListener = async (record, version, artifact, state) => {
     this.#connected ??= this.#producer.connect()
     await this.#connected
     await Promise.all([this.#events.schemaId(), this.#artifacts.schemaId()])
@@ -54,6 +54,13 @@ export class ModelEventPublisher {
             feature_set_version: version.featureSetVersion,
             artifact_sha256: version.artifactSha256,
             metrics: version.metrics,
+            model_type: version.modelType,
+            state: {
+              champion: state.champion ?? null,
+              previous_champion: state.previousChampion ?? null,
+              challenger: state.challenger ?? null,
+              baseline: state.baseline ?? null,
+            },
           }),
         },
       ],

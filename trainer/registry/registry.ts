@@ -45,8 +45,20 @@ export interface TransitionRecord {
   at: number
 }
 
-/** Told of every transition (and of each artifact once), e.g. to publish them on `churn.model.events`. */
-export type TransitionListener = (record: TransitionRecord, version: ModelVersion, artifact: Uint8Array | undefined) => Promise<void>
+/** Which version each alias points at. */
+export interface AliasState {
+  champion?: string
+  challenger?: string
+  previousChampion?: string
+  /** The newest registered logistic model not rejected: the scorers' fallback below the champions. */
+  baseline?: string
+}
+
+/**
+ * Told of every transition (and of each artifact once), e.g. to publish them on `churn.model.events`,
+ * with the aliases as they stand after it: the newest event alone tells a reader where every alias points.
+ */
+export type TransitionListener = (record: TransitionRecord, version: ModelVersion, artifact: Uint8Array | undefined, state: AliasState) => Promise<void>
 
 interface VersionRow {
   model_name: string
@@ -181,6 +193,16 @@ export class ModelRegistry {
     return { ...(champion === undefined ? {} : { champion }), ...(challenger === undefined ? {} : { challenger }), ...(previousChampion === undefined ? {} : { previousChampion }) }
   }
 
+  /** The aliases and the fallback baseline, as a scorer needs them. */
+  async state(): Promise<AliasState> {
+    const [baseline] = await this.#rows<{ version: string }>(
+      `SELECT version FROM model_versions FINAL WHERE model_name = {model:String} AND model_type = 'logistic'
+         AND version NOT IN (SELECT version FROM model_transitions WHERE model_name = {model:String} AND transition = 'rejected')
+       ORDER BY created_at DESC, version DESC LIMIT 1`,
+    )
+    return { ...(await this.aliases()), ...(baseline === undefined ? {} : { baseline: baseline.version }) }
+  }
+
   async promote(version: string, actor: string, reason: string): Promise<void> {
     const model = await this.get(version)
     const { champion } = await this.aliases()
@@ -213,7 +235,7 @@ export class ModelRegistry {
       format: 'JSONEachRow',
       values: [{ event_id: record.eventId, model_name: record.modelName, version: record.version, transition, alias, previous_version: previousVersion, actor, reason, at: record.at }],
     })
-    await this.#listener?.(record, version, artifact)
+    if (this.#listener !== undefined) await this.#listener(record, version, artifact, await this.state())
   }
 
   async #rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
