@@ -7,9 +7,11 @@ import { registerImportCommand } from './import-command.js'
 import { registerModelsCommands } from './models-command.js'
 import { registerPublishCommand } from './publish-command.js'
 import { registerRunCommand } from './run-command.js'
+import { registerScoreCommand } from './score-command.js'
 import { registerSimulateCommand } from './simulate-command.js'
 import { registerStackCommands } from './stack-commands.js'
 import { registerTrainCommand } from './train-command.js'
+import { registerWatchCommand } from './watch-command.js'
 
 const program = new Command()
   .name('churn')
@@ -27,6 +29,8 @@ registerFeaturesCommands(program)
 registerModelsCommands(program)
 registerDemoCommand(program)
 registerTrainCommand(program)
+registerScoreCommand(program)
+registerWatchCommand(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -7,7 +7,7 @@ import { config } from '../core/config.js'
 import { migrate } from '../feature-store/offline/migrations.js'
 import { parseOptions } from '../trainer/dataset/index.js'
 import { trainGbdt } from '../trainer/gbdt/index.js'
-import { gbdtToOnnx, hashTrainingData, referenceDistributions } from '../trainer/onnx/index.js'
+import { prepareRegistration, snakeCaseMetrics } from '../trainer/pipeline/index.js'
 import { ModelEventPublisher, ModelRegistry } from '../trainer/registry/index.js'
 import { commandContext } from './context.js'
 import {
@@ -100,18 +100,18 @@ async function registerModel(options: TrainOptions, table: EncodedTable, report:
   const dataset = { x: table.x, y: table.y }
   const { model } = trainGbdt(dataset, resolved.gbdt)
   const gbdt = report.models.find((entry) => entry.model === 'gbdt')
-  const metrics = Object.fromEntries(Object.entries(gbdt?.summary ?? {}).map(([name, value]) => [name.replace(/[A-Z]/gu, (c) => `_${c.toLowerCase()}`), value.mean]))
+  const metrics = snakeCaseMetrics(Object.fromEntries(Object.entries(gbdt?.summary ?? {}).map(([name, value]) => [name, value.mean])))
   // A table's feature set is its encoded columns, in order.
   const featureSetVersion = `csv-${createHash('sha256').update(table.featureNames.join('\n')).digest('hex').slice(0, 12)}`
-  const dataHash = hashTrainingData(dataset)
   const now = Date.now()
-  const artifact = gbdtToOnnx(model, {
+  // A CSV has no event time: the window is when it was trained.
+  const registration = prepareRegistration({ modelType: 'gbdt', model }, {
     featureNames: table.featureNames,
     featureSetVersion,
-    dataHash,
+    training: dataset,
     params: { ...resolved.gbdt },
     metrics,
-    referenceDistributions: referenceDistributions(table.x, table.featureNames),
+    trainingWindow: { from: now, to: now },
   })
   const settings = config()
   const context = commandContext('churn-train')
@@ -120,18 +120,11 @@ async function registerModel(options: TrainOptions, table: EncodedTable, report:
   try {
     await migrate(client)
     const version = await new ModelRegistry(client, { onTransition: events.listener }).register({
-      artifact,
-      modelType: 'gbdt',
-      featureSetVersion,
-      metrics,
-      params: { ...resolved.gbdt },
-      trainingWindow: { from: now, to: now },
-      dataHash,
-      codeVersion: process.env['npm_package_version'] ?? 'unknown',
+      ...registration,
       actor: 'cli:train',
       reason: `trained on ${basename(options.csv)}, ${options.folds}-fold ROC-AUC ${(gbdt?.summary.rocAuc.mean ?? Number.NaN).toFixed(4)}`,
     })
-    console.log(`registered ${version.version} (${featureSetVersion}, ${artifact.length} bytes of ONNX); promote it with \`churn models promote ${version.version}\``)
+    console.log(`registered ${version.version} (${featureSetVersion}, ${registration.artifact.length} bytes of ONNX); promote it with \`churn models promote ${version.version}\``)
   } finally {
     await events.close()
     await client.close()

@@ -79,6 +79,68 @@ export const envSchema = z.object({
   KAFKA_HEAP: z.string().regex(/^\d+[mg]$/u, 'expected a JVM size such as 512m or 1g').default('1g'),
   /** Print logs as JSON (default) or as plain lines for terminals. */
   LOG_PRETTY: booleanFlag.default(false),
+
+
+  // Scorer role (`churn run --roles scorer`). Unset, each takes the role's default (consumers/scorer/options.ts).
+  /** Suppress a score that moved less than this since the customer's last one and kept its risk band. @default 0 (emit all) */
+  SCORER_EPSILON: z.coerce.number().min(0).max(1).optional(),
+  /** Risk band boundaries "medium,high,critical", e.g. 0.15,0.35,0.6. */
+  SCORER_RISK_THRESHOLDS: z
+    .string()
+    .regex(/^\s*0?\.\d+\s*,\s*0?\.\d+\s*,\s*0?\.\d+\s*$/u, 'expected three probabilities "medium,high,critical", e.g. 0.15,0.35,0.6')
+    .refine((text) => {
+      const [medium = 0, high = 0, critical = 0] = text.split(',').map(Number)
+      return medium > 0 && medium < high && high < critical && critical < 1
+    }, 'risk thresholds must increase: 0 < medium < high < critical < 1')
+    .optional(),
+  /** Churn rate of the base-rate fallback when no champion states its training rate. @default 0.1 */
+  SCORER_BASE_RATE: z.coerce.number().gt(0).lt(1).optional(),
+  /** Use the declared business rules as the fallback level before the base rate. @default true */
+  SCORER_RULES: booleanFlag.optional(),
+
+  // Trainer role (`churn run --roles trainer`). Unset, each takes the role's default (consumers/trainer/options.ts).
+  /** Wall-clock milliseconds after a training run before the next may start; requests meanwhile coalesce. @default 600000 */
+  TRAINER_COOLDOWN_MS: z.coerce.number().int().min(0).optional(),
+  /** Label horizon: "cancelled within this many days". @default 30 */
+  TRAINER_HORIZON_DAYS: z.coerce.number().int().min(1).max(365).optional(),
+  /** Observe every active customer every this many days. @default 7 */
+  TRAINER_SAMPLE_EVERY_DAYS: z.coerce.number().int().min(1).max(365).optional(),
+  /** Oldest observation, in days before the newest. @default 365 */
+  TRAINER_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(3_650).optional(),
+  /** Promotion gate: ROC-AUC floor on the holdout. @default 0.65 */
+  TRAINER_GATE_MIN_ROC_AUC: z.coerce.number().min(0).max(1).optional(),
+  /** Promotion gate: ROC-AUC the challenger must add over the champion on the same holdout. @default 0.005 */
+  TRAINER_GATE_MIN_IMPROVEMENT: z.coerce.number().min(0).max(1).optional(),
+
+  // --- GATEWAY_* : gRPC gateway role (`churn run --roles gateway`) and its clients (`churn score`). ---
+  // Unset, each takes the gateway's default (scoring/gateway/options.ts). Scores use the SCORER_* thresholds, base rate and rules.
+  /** Address the gateway listens on; anything beyond loopback requires GATEWAY_API_KEY_HASHES. @default 127.0.0.1 */
+  GATEWAY_HOST: z.string().min(1).optional(),
+  /** Port the gateway listens on (0 picks a free one). @default 50051 */
+  GATEWAY_PORT: port.optional(),
+  /** SHA-256 (hex) of each accepted API key, comma separated; when set, every scoring call needs `x-api-key`. */
+  GATEWAY_API_KEY_HASHES: z
+    .string()
+    .transform((value) => value.split(',').map((part) => part.trim().toLowerCase()).filter((part) => part.length > 0))
+    .pipe(z.array(z.string().regex(/^[0-9a-f]{64}$/u, 'expected SHA-256 hashes in hex (64 characters), comma separated')))
+    .optional(),
+  /** TLS certificate chain (PEM path) of the gateway; set with GATEWAY_TLS_KEY. Unset: plaintext. */
+  GATEWAY_TLS_CERT: z.string().min(1).optional(),
+  /** TLS private key (PEM path) of the gateway. */
+  GATEWAY_TLS_KEY: z.string().min(1).optional(),
+  /** Most rows per ScoreMany or ModelInfer request. @default 1000 */
+  GATEWAY_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).optional(),
+  /** Largest request message the gateway accepts, in bytes. @default 4194304 */
+  GATEWAY_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1_024).max(256 * 1_048_576).optional(),
+  /** Milliseconds an online-store read may take before the call fails UNAVAILABLE. @default 500 */
+  GATEWAY_REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).optional(),
+  /** Where clients (`churn score`) reach the gateway. @default GATEWAY_HOST:GATEWAY_PORT (loopback for a wildcard host) */
+  GATEWAY_ADDRESS: hostPort.optional(),
+  /** The API key clients (`churn score`) send. */
+  GATEWAY_API_KEY: z.string().min(1).optional(),
+  /** CA certificate (PEM path) clients trust for a TLS gateway. @default GATEWAY_TLS_CERT (a self-signed gateway) */
+  GATEWAY_TLS_CA: z.string().min(1).optional(),
+  // --- end GATEWAY_* ---
 })
 
 export type EnvInput = z.input<typeof envSchema>

@@ -32,6 +32,7 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 }
 
 const boundedRetriesWarning = 'Limiting retries for the idempotent producer may invalidate EoS guarantees'
+const concurrentTransactions = 'another concurrent operation on the same transaction was ongoing'
 
 /** A KafkaJS client whose own logs go through the process logger as structured lines. */
 export function createKafka(options: KafkaClientOptions): Kafka {
@@ -47,7 +48,10 @@ export function createKafka(options: KafkaClientOptions): Kafka {
       // Producers here bound KafkaJS's retries on purpose and retry with their own backoff, so that a
       // long outage surfaces as a typed error instead of a promise that never settles.
       if (message === boundedRetriesWarning) return
-      const level = levelNames[entry.level] ?? 'info'
+      // The transaction coordinator answers CONCURRENT_TRANSACTIONS while it still writes the previous
+      // commit's markers; KafkaJS retries and succeeds (tulios/kafkajs#1315) but logs it as an error.
+      const concurrent = entry.level === KafkaLogLevel.ERROR && [message, extra['error']].some((text) => typeof text === 'string' && text.includes(concurrentTransactions))
+      const level = concurrent ? 'debug' : (levelNames[entry.level] ?? 'info')
       logger[level]({ namespace: entry.namespace, ...extra }, message)
     },
   }

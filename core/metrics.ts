@@ -65,3 +65,19 @@ export async function startMetricsServer(registry: Registry, options: { host?: s
   }
   return { port, url: `http://${host}:${port}/metrics`, close, [Symbol.asyncDispose]: close }
 }
+
+/**
+ * Makes a set of metrics once per registry: a role or component created more than once in a process
+ * (a restart in place, tests) shares its series instead of failing to register them again.
+ */
+export function metricsOnce<T>(create: (registers: Registry[]) => T): (registry: Registry) => T {
+  const made = new WeakMap<Registry, T>()
+  return (registry) => {
+    let metrics = made.get(registry)
+    if (metrics === undefined) {
+      metrics = create([registry])
+      made.set(registry, metrics)
+    }
+    return metrics
+  }
+}

@@ -68,6 +68,7 @@ export interface ConsumedRecord {
   offset: string
   key: string | undefined
   value: Buffer | null
+  headers: Record<string, string>
 }
 
 /**
@@ -89,7 +90,8 @@ export async function consumeUntil(
       const timer = setTimeout(resolvePromise, options.timeoutMs ?? 20_000)
       void consumer.run({
         eachMessage: ({ partition, message }) => {
-          records.push({ partition, offset: message.offset, key: message.key?.toString(), value: message.value })
+          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, Array.isArray(value) ? value.map(String).join(',') : String(value)]))
+          records.push({ partition, offset: message.offset, key: message.key?.toString(), value: message.value, headers })
           if (until(records)) {
             clearTimeout(timer)
             resolvePromise()

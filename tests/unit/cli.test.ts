@@ -10,7 +10,7 @@ describe('churn CLI', () => {
     const result = spawnSync(process.execPath, [join(projectRoot, 'bin', 'churn.js'), '--help'], { encoding: 'utf8' })
     expect(result.stderr).toBe('')
     expect(result.status).toBe(0)
-    for (const command of ['stack', 'topics', 'schemas', 'publish', 'import', 'simulate', 'run', 'features', 'models', 'train', 'demo']) expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'mu'))
+    for (const command of ['stack', 'topics', 'schemas', 'publish', 'import', 'simulate', 'run', 'features', 'models', 'train', 'demo', 'score', 'watch']) expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'mu'))
   })
 
   it('names a bad environment variable and exits non-zero', () => {

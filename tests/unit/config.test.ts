@@ -43,3 +43,13 @@ describe('schema registry default', () => {
     expect(parseConfig({ STACK_MODE: 'docker', SCHEMA_REGISTRY_URL: 'http://r:1' }).SCHEMA_REGISTRY_URL).toBe('http://r:1')
   })
 })
+
+describe('trainer settings', () => {
+  it('leaves TRAINER_* unset by default (the role has the defaults), reads numbers, and names a bad one', () => {
+    expect(parseConfig({}).TRAINER_COOLDOWN_MS).toBeUndefined()
+    const config = parseConfig({ TRAINER_COOLDOWN_MS: '5000', TRAINER_HORIZON_DAYS: '14', TRAINER_SAMPLE_EVERY_DAYS: '3', TRAINER_LOOKBACK_DAYS: '90', TRAINER_GATE_MIN_ROC_AUC: '0.7', TRAINER_GATE_MIN_IMPROVEMENT: '0.01' })
+    expect([config.TRAINER_COOLDOWN_MS, config.TRAINER_HORIZON_DAYS, config.TRAINER_SAMPLE_EVERY_DAYS, config.TRAINER_LOOKBACK_DAYS]).toEqual([5_000, 14, 3, 90])
+    expect([config.TRAINER_GATE_MIN_ROC_AUC, config.TRAINER_GATE_MIN_IMPROVEMENT]).toEqual([0.7, 0.01])
+    expect(() => parseConfig({ TRAINER_HORIZON_DAYS: '0', TRAINER_GATE_MIN_ROC_AUC: 'high' })).toThrow(/TRAINER_HORIZON_DAYS: .*\(got "0"\)[\s\S]*TRAINER_GATE_MIN_ROC_AUC: .*\(got "high"\)/u)
+  })
+})

@@ -1,0 +1,6 @@
+export { Trainer, trainerRole, trainerRoleName, type TrainerDependencies } from './trainer.js'
+export { parseTrainerOptions, trainerOptionsFromConfig, trainerOptionsSchema, type TrainerOptions, type TrainerOptionsInput } from './options.js'
+export { RetrainQueue, type CommitPosition, type FinishOutcome, type OfferOutcome, type RetrainQueueOptions, type RetrainRun, type RunResult } from './request-queue.js'
+export { loadTrainingData, type LoadedTrainingData, type TrainingWindowOptions } from './training-data.js'
+export { trainerMetrics, type TrainerMetrics } from './metrics.js'
+export type { RetrainRequestInfo, RunOutcome, TrainerState } from './types.js'

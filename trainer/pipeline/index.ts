@@ -1,0 +1,6 @@
+export { pipelineGbdtDefaults, resolveTrainingOptions, trainingOptionsSchema, type TrainingOptions, type TrainingOptionsInput } from './options.js'
+export type { CandidateReport, ChampionArtifact, ChampionEvaluation, HoldoutScore, HoldoutSplitSummary, ModelRegistration, TrainedCandidate, TrainingData } from './types.js'
+export { codeVersion, prepareRegistration, snakeCaseMetrics, type ModelLineage, type TrainedModel } from './registration.js'
+export { INSUFFICIENT_DATA, isInsufficientData, trainCandidates } from './candidates.js'
+export { trainCandidatesOffThread, workerAvailable, type TrainingJob, type TrainingThread } from './off-thread.js'
+export { publishCandidates, type PublishedCandidates, type RunProvenance } from './publish.js'
