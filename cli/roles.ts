@@ -1,3 +1,4 @@
+import { driftRole } from '../consumers/drift/index.js'
 import { startIngest } from '../consumers/ingest/index.js'
 import { offlineSinkRole } from '../consumers/offline-sink/index.js'
 import { scorerOptionsFromConfig, startScorer } from '../consumers/scorer/index.js'
@@ -26,6 +27,7 @@ export const roles: readonly RoleDefinition[] = [
     description: 'customer.features -> churn.scores (+ churn.scores.shadow) with the champion and its fallbacks, hot-swapped (exactly once)',
     start: (context) => startScorer(context, new FeatureSet(churnFeatures), scorerOptionsFromConfig(context.config)),
   },
+  driftRole(),
   trainerRole(new FeatureSet(churnFeatures)),
   {
     name: 'gateway',

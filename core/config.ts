@@ -112,6 +112,24 @@ export const envSchema = z.object({
   /** Promotion gate: ROC-AUC the challenger must add over the champion on the same holdout. @default 0.005 */
   TRAINER_GATE_MIN_IMPROVEMENT: z.coerce.number().min(0).max(1).optional(),
 
+  // --- DRIFT_* : drift role (`churn run --roles drift`). ---
+  // Unset, each takes the default of drift/options.ts or consumers/drift/options.ts, whose bounds these repeat.
+  /** Event-time tumbling window size. @default 86400000 (1 day) */
+  DRIFT_WINDOW_MS: z.coerce.number().int().positive().optional(),
+  /** How far behind the newest event time of an input a record still counts; later ones are counted as late. @default 3600000 */
+  DRIFT_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).optional(),
+  /** Breaching windows in a row before retraining is requested. @default 3 */
+  DRIFT_CONSECUTIVE_WINDOWS: z.coerce.number().int().min(1).optional(),
+  /** Least event time between two drift or performance retrain requests. @default 604800000 (7 days) */
+  DRIFT_COOLDOWN_MS: z.coerce.number().int().min(0).optional(),
+  /** A feature drifted when its PSI is at least this. @default 0.2 */
+  DRIFT_PSI_THRESHOLD: z.coerce.number().positive().optional(),
+  /** Request retraining every this many hours of event time whatever the drift; 0 turns the schedule off. @default 0 */
+  DRIFT_SCHEDULE_HOURS: z.coerce.number().min(0).optional(),
+  /** Bytes fetched per input partition and request, which bounds a batch (one transaction and snapshot each). @default 1048576 */
+  DRIFT_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1_024).optional(),
+  // --- end DRIFT_* ---
+
   // --- GATEWAY_* : gRPC gateway role (`churn run --roles gateway`) and its clients (`churn score`). ---
   // Unset, each takes the gateway's default (scoring/gateway/options.ts). Scores use the SCORER_* thresholds, base rate and rules.
   /** Address the gateway listens on; anything beyond loopback requires GATEWAY_API_KEY_HASHES. @default 127.0.0.1 */

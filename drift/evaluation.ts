@@ -86,6 +86,7 @@ export function evaluateWindow(window: ClosedWindow, scoreReference: readonly nu
     scoreJs,
     evaluable: window.records >= options.minRecords || (scoreJs !== null && scoreCount >= options.minScores),
     breaches,
+    lateRecords: window.lateRecords,
   }
 }
 
@@ -148,6 +149,7 @@ export function reportId(kind: 'drift' | 'performance', modelVersion: string, wi
 export function windowReport(evaluation: WindowEvaluation, createdAt: number): DriftReportRecord {
   return {
     report_id: reportId('drift', evaluation.modelVersion, evaluation.windowStart),
+    kind: 'drift',
     window_start: evaluation.windowStart,
     window_end: evaluation.windowEnd,
     model_version: evaluation.modelVersion,
@@ -168,6 +170,7 @@ export function windowReport(evaluation: WindowEvaluation, createdAt: number): D
     breached: evaluation.breaches.length > 0,
     breaches: evaluation.breaches.map(breachName),
     created_at: createdAt,
+    late_records: evaluation.lateRecords ?? 0,
   }
 }
 
@@ -178,6 +181,7 @@ export function windowReport(evaluation: WindowEvaluation, createdAt: number): D
 export function performanceReport(evaluation: PerformanceEvaluation, createdAt: number): DriftReportRecord {
   return {
     report_id: reportId('performance', evaluation.modelVersion, evaluation.windowStart),
+    kind: 'performance',
     window_start: evaluation.windowStart,
     window_end: evaluation.windowEnd,
     model_version: evaluation.modelVersion,
@@ -191,5 +195,6 @@ export function performanceReport(evaluation: PerformanceEvaluation, createdAt: 
     breached: evaluation.breaches.length > 0,
     breaches: evaluation.breaches.map(breachName),
     created_at: createdAt,
+    late_records: 0,
   }
 }

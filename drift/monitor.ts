@@ -14,6 +14,8 @@ export interface DriftOutput {
   /** To `churn.retrain.requests`. */
   readonly requests: RetrainRequestRecord[]
   readonly evaluations: Evaluation[]
+  /** Windows the watermark closed, with or without a reference to evaluate them on. */
+  readonly windowsClosed: number
 }
 
 export interface CancellationInput {
@@ -117,7 +119,8 @@ export class DriftMonitor {
   poll(now: number): DriftOutput {
     const watermark = this.#windows.watermark
     const evaluations: Evaluation[] = []
-    for (const window of this.#windows.takeClosed()) {
+    const closed = this.#windows.takeClosed()
+    for (const window of closed) {
       for (const [modelVersion, scores] of window.scores) {
         const model = this.#models.get(modelVersion)
         const featureSetVersion = model?.featureSetVersion ?? window.reference?.featureSetVersion
@@ -157,7 +160,7 @@ export class DriftMonitor {
     }
     if (Number.isFinite(watermark)) requests.push(...this.#policy.advance(watermark, current, now))
     this.#prune()
-    return { reports, requests, evaluations }
+    return { reports, requests, evaluations, windowsClosed: closed.length }
   }
 
   /** Forgets models nothing refers to any more. */

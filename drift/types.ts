@@ -74,6 +74,8 @@ export interface WindowEvaluation {
   /** Whether the window had enough records (or scores) for any check: a window that cannot breach neither extends nor ends a streak. */
   readonly evaluable: boolean
   readonly breaches: readonly Breach[]
+  /** Feature vectors and scores dropped as late that this window's report accounts for (`ClosedWindow.lateRecords`). @default 0 */
+  readonly lateRecords?: number
 }
 
 /** Realised performance of the scores one model emitted in one window, once their label horizon has passed. */
@@ -114,6 +116,8 @@ export interface FeatureDriftRecord {
 /** `DriftReport` of `schemas/avro/drift-report.avsc` (topic churn.drift.reports). */
 export interface DriftReportRecord {
   report_id: string
+  /** `drift`: a window's statistics; `performance`: a cohort's realised performance. */
+  kind: 'drift' | 'performance'
   window_start: number
   window_end: number
   model_version: string | null
@@ -127,6 +131,8 @@ export interface DriftReportRecord {
   breached: boolean
   breaches: string[]
   created_at: number
+  /** Drift reports: late feature vectors and scores accounted to this window (`ClosedWindow.lateRecords`); 0 otherwise. */
+  late_records: number
 }
 
 export type RetrainReason = 'drift' | 'performance' | 'schedule' | 'manual'

@@ -274,6 +274,12 @@ export interface ClosedWindow extends EventWindow {
   readonly featureCounts: readonly (readonly number[])[]
   /** Per model version. */
   readonly scores: ReadonlyMap<string, ScoreAccumulation>
+  /**
+   * Feature vectors and scores dropped as late that this window accounts for: a late record counts towards the first
+   * window (in event time) whose start is at or after the window the watermark was in when the record arrived, i.e.
+   * the next window to close. Which window that is depends only on the records, never on when windows are taken.
+   */
+  readonly lateRecords: number
 }
 
 interface ScoreState {
@@ -320,6 +326,8 @@ export class DriftWindows {
   #reference: DriftReference | undefined
   readonly #features = newCounters()
   readonly #scores = newCounters()
+  /** Late records not yet accounted to a closed window, by the start of the window the watermark was in. */
+  readonly #late = new Map<number, number>()
 
   constructor(options: DriftWindowsOptions, reference?: DriftReference, watermarks?: WatermarkTracker) {
     this.#options = options
@@ -389,6 +397,10 @@ export class DriftWindows {
       return undefined
     }
     const late = this.isLate(eventTime)
+    if (late) {
+      const key = this.assigner.assign(this.#watermarks.watermark).start
+      this.#late.set(key, (this.#late.get(key) ?? 0) + 1)
+    }
     this.#watermarks.observe(input, eventTime)
     if (late) {
       counters.late++
@@ -467,12 +479,24 @@ export class DriftWindows {
       end: window.end,
       reference: window.reference,
       records: window.records,
+      lateRecords: this.#takeLate(window.end),
       featureCounts: featureCounts(window),
       scores: new Map([...window.scores].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([version, state]) => [
         version,
         { count: state.count, histogram: [...state.histogram], cohort: state.cohort.members() },
       ])),
     }))
+  }
+
+  /** Late records waiting for a window that ends at `end`: those that arrived while the watermark was before it. */
+  #takeLate(end: number): number {
+    let late = 0
+    for (const [key, count] of this.#late) {
+      if (key >= end) continue
+      late += count
+      this.#late.delete(key)
+    }
+    return late
   }
 
   snapshot(): WindowsSnapshot {
@@ -487,6 +511,7 @@ export class DriftWindows {
       scoreBins: this.#options.scoreBins,
       ...this.#watermarks.snapshot(),
       counters: { features: { ...this.#features }, scores: { ...this.#scores } },
+      late: [...this.#late].sort(([a], [b]) => a - b),
       reference: this.#reference?.modelVersion ?? null,
       references: [...references.values()].map(plainReference),
       windows: windows.map((window) => ({
@@ -525,6 +550,7 @@ export class DriftWindows {
     const windows = new DriftWindows(options, lookup(snapshot.reference), WatermarkTracker.restore(snapshot, options.allowedLatenessMs))
     Object.assign(windows.#features, snapshot.counters.features)
     Object.assign(windows.#scores, snapshot.counters.scores)
+    for (const [key, count] of snapshot.late) windows.#late.set(key, count)
     for (const saved of snapshot.windows) {
       const reference = lookup(saved.reference)
       const { offsets, size } = layout(reference)
@@ -600,6 +626,8 @@ const windowsSnapshotSchema = z.object({
   watermark: finite.nullable(),
   inputs: z.array(z.tuple([z.string(), finite.nullable(), z.boolean()])),
   counters: z.object({ features: recordCountersSchema, scores: recordCountersSchema }),
+  /** Absent in snapshots taken before reports carried late records. */
+  late: z.array(z.tuple([finite, count])).default([]),
   reference: z.string().nullable(),
   references: z.array(driftReferenceSchema),
   windows: z.array(z.object({

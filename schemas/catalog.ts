@@ -10,6 +10,15 @@ export interface TopicSpec {
   retentionMs?: number
   /** Largest record batch the topic accepts (model artifacts need more than the default). */
   maxMessageBytes?: number
+  /** Age at which the active segment is rolled; only rolled segments are compacted. @default the broker's (7 days) */
+  segmentMs?: number
+  /**
+   * `LogAppendTime`: the broker stamps each record as it is appended. Retention then counts from arrival, so
+   * history published late (a backfill, an import, a simulation) is kept like any other record instead of being
+   * deleted at once for its old event time; and the stamp is when the record reached Kafka, which latency is
+   * measured from. @default the broker's (CreateTime)
+   */
+  timestampType?: 'CreateTime' | 'LogAppendTime'
   key: string
   /** Avro value schema (subject `<topic>-value`); dead-letter topics carry the original bytes instead. */
   schema?: SchemaName
@@ -32,6 +41,7 @@ export class TopicCatalog {
   readonly scores: TopicSpec
   readonly shadowScores: TopicSpec
   readonly driftReports: TopicSpec
+  readonly driftState: TopicSpec
   readonly retrainRequests: TopicSpec
   readonly modelEvents: TopicSpec
   readonly modelArtifacts: TopicSpec
@@ -47,6 +57,7 @@ export class TopicCatalog {
       partitions,
       cleanupPolicy: 'delete',
       retentionMs: 14 * day,
+      timestampType: 'LogAppendTime',
       key: 'customer_id',
       schema: 'customerEvent',
       description: 'Everything customers do: signups, plan changes, usage, payments, tickets, cancellations.',
@@ -85,6 +96,18 @@ export class TopicCatalog {
       key: 'model_version',
       schema: 'driftReport',
       description: 'Per-window drift statistics against the training reference.',
+    }
+    this.driftState = {
+      name: name('churn.drift.state'),
+      partitions: 1,
+      cleanupPolicy: 'compact',
+      maxMessageBytes: 16 * 1024 * 1024,
+      // A snapshot per transaction: roll segments often so compaction keeps about one per key.
+      segmentMs: 3_600_000,
+      key: 'drift consumer group id',
+      description:
+        "Internal state of the drift role, not a contract: its monitor's JSON snapshot (open windows, watermark, pending labels, retrain policy), " +
+        'written in the same transaction as the offsets it was taken at. No Avro schema.',
     }
     this.retrainRequests = {
       name: name('churn.retrain.requests'),
@@ -138,6 +161,7 @@ export class TopicCatalog {
       this.scores,
       this.shadowScores,
       this.driftReports,
+      this.driftState,
       this.retrainRequests,
       this.modelEvents,
       this.modelArtifacts,
@@ -155,6 +179,8 @@ export function topicConfig(spec: TopicSpec): Record<string, string> {
   const config: Record<string, string> = { 'cleanup.policy': spec.cleanupPolicy }
   if (spec.retentionMs !== undefined) config['retention.ms'] = String(spec.retentionMs)
   if (spec.maxMessageBytes !== undefined) config['max.message.bytes'] = String(spec.maxMessageBytes)
+  if (spec.segmentMs !== undefined) config['segment.ms'] = String(spec.segmentMs)
+  if (spec.timestampType !== undefined) config['message.timestamp.type'] = spec.timestampType
   if (spec.cleanupPolicy === 'compact') config['min.compaction.lag.ms'] = '0'
   return config
 }

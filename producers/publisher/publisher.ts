@@ -167,7 +167,6 @@ export class EventPublisher {
         key: event.customer_id,
         value: this.#codec.encode(event),
         headers: { 'churn.event_type': event.type },
-        timestamp: String(event.event_time),
       }))
       await this.#sendWithRetries(messages)
       this.#metrics?.published.inc({ topic: this.#deps.topic.name }, batch.length)

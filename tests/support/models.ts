@@ -1,6 +1,6 @@
 import { trainGbdt, type GbdtModel } from '../../trainer/gbdt/index.js'
 import { trainLogistic } from '../../trainer/logistic/index.js'
-import { gbdtToOnnx, logisticToOnnx } from '../../trainer/onnx/index.js'
+import { gbdtToOnnx, logisticToOnnx, referenceDistributions } from '../../trainer/onnx/index.js'
 
 export interface TrainedArtifacts {
   gbdt: Uint8Array
@@ -24,6 +24,7 @@ export function random(seed: number): () => number {
 /**
  * Small real models over `featureNames`: a GBDT and a logistic baseline on synthetic rows where
  * churn rises with the first feature and falls with the second; about 5% of values are missing.
+ * Values are multiples of 0.1 in [0, 10] (as float32), and each artifact carries their reference distributions.
  */
 export function trainedArtifacts(featureNames: readonly string[], featureSetVersion: string, options: { seed?: number; rows?: number; trees?: number } = {}): TrainedArtifacts {
   const next = random(options.seed ?? 7)
@@ -41,6 +42,7 @@ export function trainedArtifacts(featureNames: readonly string[], featureSetVers
   const data = { x: { rows, cols, values }, y: labels }
   const { model } = trainGbdt(data, { numTrees: options.trees ?? 30, numLeaves: 7, learningRate: 0.1, seed: options.seed ?? 7 })
   const logistic = trainLogistic(data).model
-  const metadata = { featureNames, featureSetVersion, metrics: { positive_rate: labels.reduce((sum, y) => sum + y, 0) / rows } }
+  // The training distributions go into the metadata as the trainer puts them there: the drift role's reference.
+  const metadata = { featureNames, featureSetVersion, metrics: { positive_rate: labels.reduce((sum, y) => sum + y, 0) / rows }, referenceDistributions: referenceDistributions(data.x, featureNames) }
   return { gbdt: gbdtToOnnx(model, metadata), logistic: logisticToOnnx(logistic, metadata), model, sample: Float64Array.from(values.subarray(0, 20 * cols)) }
 }

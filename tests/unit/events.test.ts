@@ -101,7 +101,8 @@ describe('topic catalog', () => {
     expect(catalog.customerEvents.partitions).toBe(4)
     expect(topicConfig(catalog.customerFeatures)['cleanup.policy']).toBe('compact')
     expect(topicConfig(catalog.modelEvents)['cleanup.policy']).toBe('compact')
-    expect(topicConfig(catalog.customerEvents)).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': String(14 * 86_400_000) })
+    // Retention of events counts from arrival, not from their (possibly old) event time.
+    expect(topicConfig(catalog.customerEvents)).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': String(14 * 86_400_000), 'message.timestamp.type': 'LogAppendTime' })
     expect(catalog.deadLetter(catalog.customerEvents).schema).toBeUndefined()
     for (const topic of catalog.topics.filter((spec) => spec.schema !== undefined)) expect(() => loadSchema(topic.schema ?? 'customerEvent')).not.toThrow()
   })

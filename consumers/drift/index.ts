@@ -1,0 +1,6 @@
+export { DriftRole, driftRole, driftRoleName, startDrift } from './drift.js'
+export { driftOptionsFromConfig, driftRoleOptionsSchema, parseDriftRoleOptions, type DriftRoleOptions, type DriftRoleOptionsInput } from './options.js'
+export { IdleInputs } from './idle-inputs.js'
+export { driftMetrics, type DriftMetrics } from './metrics.js'
+export { readLatestState, type StoredState } from './state-store.js'
+export type { DriftRoleState, RecordOutcome } from './types.js'
