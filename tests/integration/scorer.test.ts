@@ -167,3 +167,31 @@ describe('scorer role', () => {
     }
   })
 })
+
+describe('scorer suppression', () => {
+  it('suppresses a score that moved less than epsilon within its band, and emits one that changed band', async () => {
+    const quiet = await testCatalog(kafka, 1)
+    const quietContext = testRoleContext(quiet)
+    const codec = new AvroCodec(quietContext.registry, loadSchema('featureVector'), `${quiet.customerFeatures.name}-value`)
+    await codec.schemaId()
+    const vector = (set: Record<string, number>, offset: number): { key: string; value: Buffer } => {
+      const values = names.map((name) => set[name] ?? Number.NaN)
+      return { key: 'c1', value: codec.encode({ customer_id: 'c1', feature_set_version: featureSet.version, values, newest_event_time: Date.now(), computed_at: Date.now(), source_partition: 0, source_offset: offset }) }
+    }
+    const risky = { failed_payments_30d: 2, days_since_usage: 30, is_month_to_month: 1 }
+    // Unchanged, unchanged, to critical (rules: base rate plus 3.3 log-odds), unchanged again.
+    await producer.send({ topic: quiet.customerFeatures.name, acks: -1, messages: [vector({}, 0), vector({}, 1), vector(risky, 2), vector(risky, 3)] })
+    const role = await startScorer(quietContext, featureSet, { groupId: `${quiet.prefix}scorer`, epsilon: 0.05, sessionTimeoutMs: 6_000, modelCatchUpMs: 2_000 })
+    try {
+      const outcomes = await pollUntil(
+        async () => (await quietContext.metrics.getSingleMetric('churn_scorer_records_total')?.get())?.values ?? [],
+        (values) => values.reduce((sum, v) => sum + v.value, 0) >= 4,
+      )
+      const scores = await decodeAll(await consumeUntil(kafka, quiet.scores.name, () => false, { timeoutMs: 3_000 }))
+      expect(scores.map((s) => [s.risk_band, s.fallback_level])).toEqual([['low', 'rules'], ['critical', 'rules']])
+      expect(Object.fromEntries(outcomes.map((v) => [String(v.labels['outcome']), v.value]))).toEqual({ scored: 2, suppressed: 2, dead_lettered: 0 })
+    } finally {
+      await role.close()
+    }
+  })
+})
