@@ -1,18 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import type { Message } from 'kafkajs'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createOfflineClient } from '../../core/clickhouse.js'
 import { createIdempotentProducer } from '../../core/kafka.js'
 import { startDrift, type DriftRoleOptionsInput } from '../../consumers/drift/index.js'
 import type { DriftReportRecord, RetrainRequestRecord } from '../../drift/index.js'
-import { migrate } from '../../feature-store/offline/migrations.js'
 import { loadSchema } from '../../schemas/avro.js'
 import { AvroCodec } from '../../schemas/codec.js'
 import { CustomerEventCodec } from '../../schemas/customer-event-codec.js'
 import type { CustomerEvent } from '../../schemas/events.js'
-import { ModelEventPublisher, ModelRegistry } from '../../trainer/registry/index.js'
-import { consumeUntil, tempDir, testCatalog, testKafka, testRoleContext, type ConsumedRecord } from '../support/factories.js'
-import { random, trainedArtifacts } from '../support/models.js'
+import { consumeUntil, testCatalog, testKafka, testRoleContext, type ConsumedRecord } from '../support/factories.js'
+import { publishingModelRegistry, random, trainedArtifacts } from '../support/models.js'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -25,16 +22,11 @@ const PER_WINDOW = 200
 const kafka = testKafka()
 const catalog = await testCatalog(kafka, 2)
 const context = testRoleContext(catalog)
-const client = createOfflineClient({ path: tempDir('chdb-drift') })
-await migrate(client)
-const publisher = new ModelEventPublisher(kafka, context.registry, catalog)
-const models = new ModelRegistry(client, { onTransition: publisher.listener })
+const models = await publishingModelRegistry(kafka, context, 'drift')
 const producer = createIdempotentProducer(kafka)
 await producer.connect()
 afterAll(async () => {
   await producer.disconnect()
-  await publisher.close()
-  await client.close()
 })
 
 const vectors = new AvroCodec(context.registry, loadSchema('featureVector'), `${catalog.customerFeatures.name}-value`)

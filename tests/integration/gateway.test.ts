@@ -5,20 +5,17 @@ import { join } from 'node:path'
 import { Client, credentials, Metadata, status, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createOfflineClient } from '../../core/clickhouse.js'
 import { projectRoot } from '../../core/config.js'
 import { isChurnError } from '../../core/errors.js'
 import { createIdempotentProducer } from '../../core/kafka.js'
 import { churnFeatures } from '../../feature-store/declarations.js'
 import { FeatureSet } from '../../feature-store/feature-set.js'
-import { migrate } from '../../feature-store/offline/migrations.js'
 import { OnlineStore } from '../../feature-store/online/online-store.js'
 import { loadSchema } from '../../schemas/avro.js'
 import { AvroCodec } from '../../schemas/codec.js'
 import { GatewayClient, hashApiKey, startGateway, type Gateway, type ModelInferRequest, type ModelInferResponse, type StreamedScore } from '../../scoring/gateway/index.js'
-import { ModelEventPublisher, ModelRegistry } from '../../trainer/registry/index.js'
 import { tempDir, testCatalog, testKafka, testRoleContext, uniqueName } from '../support/factories.js'
-import { trainedArtifacts } from '../support/models.js'
+import { publishingModelRegistry, trainedArtifacts } from '../support/models.js'
 
 const featureSet = new FeatureSet(churnFeatures)
 const names = featureSet.names
@@ -26,10 +23,7 @@ const cols = names.length
 const kafka = testKafka()
 const catalog = await testCatalog(kafka, 2)
 const context = testRoleContext(catalog)
-const offline = createOfflineClient({ path: tempDir('chdb-gateway') })
-await migrate(offline)
-const publisher = new ModelEventPublisher(kafka, context.registry, catalog)
-const registry = new ModelRegistry(offline, { onTransition: publisher.listener })
+const registry = await publishingModelRegistry(kafka, context, 'gateway')
 const producer = createIdempotentProducer(kafka)
 await producer.connect()
 
@@ -55,8 +49,6 @@ afterAll(async () => {
   await gateway.close()
   await (await context.redis()).del(...customers.map((id) => store.key(id)))
   await producer.disconnect()
-  await publisher.close()
-  await offline.close()
 })
 
 async function failure(call: Promise<unknown>): Promise<ServiceError> {

@@ -1,31 +1,23 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { createOfflineClient } from '../../core/clickhouse.js'
 import { createIdempotentProducer } from '../../core/kafka.js'
 import { startScorer } from '../../consumers/scorer/index.js'
 import { churnFeatures } from '../../feature-store/declarations.js'
 import { FeatureSet } from '../../feature-store/feature-set.js'
-import { migrate } from '../../feature-store/offline/migrations.js'
 import { loadSchema } from '../../schemas/avro.js'
 import { AvroCodec } from '../../schemas/codec.js'
-import { ModelEventPublisher, ModelRegistry } from '../../trainer/registry/index.js'
-import { consumeUntil, pollUntil, tempDir, testCatalog, testKafka, testRoleContext, type ConsumedRecord } from '../support/factories.js'
-import { trainedArtifacts } from '../support/models.js'
+import { consumeUntil, pollUntil, testCatalog, testKafka, testRoleContext, type ConsumedRecord } from '../support/factories.js'
+import { publishingModelRegistry, trainedArtifacts } from '../support/models.js'
 
 const featureSet = new FeatureSet(churnFeatures)
 const names = featureSet.names
 const kafka = testKafka()
 const catalog = await testCatalog(kafka, 2)
 const context = testRoleContext(catalog)
-const client = createOfflineClient({ path: tempDir('chdb-scorer') })
-await migrate(client)
-const publisher = new ModelEventPublisher(kafka, context.registry, catalog)
-const registry = new ModelRegistry(client, { onTransition: publisher.listener })
+const registry = await publishingModelRegistry(kafka, context, 'scorer')
 const producer = createIdempotentProducer(kafka)
 await producer.connect()
 afterAll(async () => {
   await producer.disconnect()
-  await publisher.close()
-  await client.close()
 })
 
 const vectors = new AvroCodec(context.registry, loadSchema('featureVector'), `${catalog.customerFeatures.name}-value`)

@@ -1,3 +1,10 @@
+import type { Kafka } from 'kafkajs'
+import { afterAll } from 'vitest'
+import { createOfflineClient } from '../../core/clickhouse.js'
+import type { RoleContext } from '../../consumers/runtime/context.js'
+import { migrate } from '../../feature-store/offline/migrations.js'
+import { ModelEventPublisher, ModelRegistry } from '../../trainer/registry/index.js'
+import { tempDir } from './factories.js'
 import { trainGbdt, type GbdtModel } from '../../trainer/gbdt/index.js'
 import { trainLogistic } from '../../trainer/logistic/index.js'
 import { gbdtToOnnx, logisticToOnnx, referenceDistributions } from '../../trainer/onnx/index.js'
@@ -45,4 +52,19 @@ export function trainedArtifacts(featureNames: readonly string[], featureSetVers
   // The training distributions go into the metadata as the trainer puts them there: the drift role's reference.
   const metadata = { featureNames, featureSetVersion, metrics: { positive_rate: labels.reduce((sum, y) => sum + y, 0) / rows }, referenceDistributions: referenceDistributions(data.x, featureNames) }
   return { gbdt: gbdtToOnnx(model, metadata), logistic: logisticToOnnx(logistic, metadata), model, sample: Float64Array.from(values.subarray(0, 20 * cols)) }
+}
+
+/**
+ * A model registry in its own embedded offline store that publishes its transitions and artifacts on the
+ * catalog's model topics, as the trainer's does; closed when the test file is done.
+ */
+export async function publishingModelRegistry(kafka: Kafka, context: RoleContext, name: string): Promise<ModelRegistry> {
+  const client = createOfflineClient({ path: tempDir(`chdb-${name}`) })
+  await migrate(client)
+  const publisher = new ModelEventPublisher(kafka, context.registry, context.catalog)
+  afterAll(async () => {
+    await publisher.close()
+    await client.close()
+  })
+  return new ModelRegistry(client, { onTransition: publisher.listener })
 }
