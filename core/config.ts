@@ -80,6 +80,19 @@ export const envSchema = z.object({
   /** Print logs as JSON (default) or as plain lines for terminals. */
   LOG_PRETTY: booleanFlag.default(false),
 
+  // --- OFFLINE_SINK_* : offline sink role (`churn run --roles offline-sink`). ---
+  // Unset, each takes the role's default (consumers/offline-sink/options.ts), whose bounds these repeat.
+  /** Rows per insert: a batch is written as soon as it has this many. @default 50000 */
+  OFFLINE_SINK_BATCH_ROWS: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  /** Milliseconds a row waits for its batch to fill before the batch is written anyway. @default 1000 */
+  OFFLINE_SINK_BATCH_DELAY_MS: z.coerce.number().int().min(0).max(600_000).optional(),
+  /** Rows held per topic; fetching pauses at this many and resumes below half. At least the batch rows. @default 100000 */
+  OFFLINE_SINK_MAX_PENDING_ROWS: z.coerce.number().int().min(1).optional(),
+  /** First delay before retrying a failed insert; doubles per attempt. @default 100 */
+  OFFLINE_SINK_INITIAL_RETRY_MS: z.coerce.number().int().min(1).optional(),
+  /** Longest delay between insert attempts. At least the initial retry delay. @default 10000 */
+  OFFLINE_SINK_MAX_RETRY_MS: z.coerce.number().int().min(1).optional(),
+  // --- end OFFLINE_SINK_* ---
 
   // Scorer role (`churn run --roles scorer`). Unset, each takes the role's default (consumers/scorer/options.ts).
   /** Suppress a score that moved less than this since the customer's last one and kept its risk band. @default 0 (emit all) */

@@ -61,12 +61,12 @@ export function featureSnapshotRow(vector: FeatureVector, source: { topic: strin
 }
 
 /**
- * Decodes a batch of `customer.features` into snapshot rows. As for events, records that can never
- * be used become dead-letter records with the reason; a registry outage throws, so the batch is
- * consumed again rather than dead-lettered.
+ * Decodes a batch of `customer.features` into snapshot rows, as the lines the sink inserts. As for
+ * events, records that can never be used become dead-letter records with the reason; a registry
+ * outage throws, so the batch is consumed again rather than dead-lettered.
  */
-export async function decodeFeatureBatch(codec: AvroCodec, batch: Batch, stage: string): Promise<{ rows: PendingRow<FeatureSnapshotRow>[]; deadLetters: Message[] }> {
-  const rows: PendingRow<FeatureSnapshotRow>[] = []
+export async function decodeFeatureBatch(codec: AvroCodec, batch: Batch, stage: string): Promise<{ rows: PendingRow<string>[]; deadLetters: Message[] }> {
+  const rows: PendingRow<string>[] = []
   const deadLetters: Message[] = []
   const where = { topic: batch.topic, partition: batch.partition, stage }
   for (const message of batch.messages) {
@@ -80,7 +80,8 @@ export async function decodeFeatureBatch(codec: AvroCodec, batch: Batch, stage: 
       deadLetters.push(deadLetterMessage(message, { ...where, reason: decodeFailures.INVALID_CONTENT, error: describeIssues(parsed.error) }))
       continue
     }
-    rows.push({ row: featureSnapshotRow(parsed.data, { topic: batch.topic, partition: batch.partition, offset: message.offset }), partition: batch.partition, message })
+    const row = featureSnapshotRow(parsed.data, { topic: batch.topic, partition: batch.partition, offset: message.offset })
+    rows.push({ row: JSON.stringify(row), partition: batch.partition, message })
   }
   return { rows, deadLetters }
 }

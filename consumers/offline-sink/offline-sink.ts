@@ -10,9 +10,9 @@ import { migrate } from '../../feature-store/offline/migrations.js'
 import type { TopicCatalog, TopicSpec } from '../../schemas/catalog.js'
 import type { RoleDefinition, RunningRole } from '../runtime/context.js'
 import { offlineSinkMetrics, type OfflineSinkMetrics } from './metrics.js'
-import { parseOfflineSinkOptions, type OfflineSinkOptions, type OfflineSinkOptionsInput } from './options.js'
+import { parseOfflineSinkOptions, resolveOfflineSinkOptions, type OfflineSinkOptions, type OfflineSinkOptionsInput } from './options.js'
 import { customerEventSource, featureSnapshotSource } from './sources.js'
-import { insertRows, TopicWriter } from './topic-writer.js'
+import { insertJsonLines, TopicWriter } from './topic-writer.js'
 import type { OfflineSinkState, SinkSource } from './types.js'
 
 export const offlineSinkRoleName = 'offline-sink'
@@ -29,8 +29,8 @@ export interface OfflineSinkDependencies {
 }
 
 interface Route {
-  source: SinkSource<object>
-  writer: TopicWriter<object>
+  source: SinkSource
+  writer: TopicWriter<string>
 }
 
 /**
@@ -74,7 +74,7 @@ export class OfflineSink implements RunningRole {
       maxWaitTimeInMs: this.#options.maxWaitTimeMs,
     })
     this.#producer = createIdempotentProducer(deps.kafka)
-    const sources: SinkSource<object>[] = [
+    const sources: SinkSource[] = [
       customerEventSource(deps.registry, deps.catalog.customerEvents, offlineSinkRoleName),
       featureSnapshotSource(deps.registry, deps.catalog.customerFeatures, offlineSinkRoleName),
     ]
@@ -176,13 +176,13 @@ export class OfflineSink implements RunningRole {
     if (this.#state === 'starting') this.#state = 'running'
   }
 
-  #createWriter(source: SinkSource<object>): TopicWriter<object> {
+  #createWriter(source: SinkSource): TopicWriter<string> {
     const topic = source.topic.name
-    return new TopicWriter<object>({
+    return new TopicWriter<string>({
       topic,
-      table: source.table,
+      table: source.table.name,
       stage: offlineSinkRoleName,
-      insert: (rows, signal) => insertRows(this.#deps.client, source.table, rows, signal),
+      insert: (lines, signal) => insertJsonLines(this.#deps.client, source.table, lines, signal),
       options: this.#options,
       metrics: this.#metrics,
       logger: this.#logger,
@@ -209,14 +209,10 @@ export class OfflineSink implements RunningRole {
     const { batch } = payload
     if (!this.#accepting || !payload.isRunning() || payload.isStale() || batch.isEmpty()) return
     const route = this.#routes.get(batch.topic)
-    // A batch not taken is not resolved: the topic is paused and fetched again from here on resume. The
-    // seek also makes stale any later batch of this partition already fetched, which would otherwise be
-    // taken once room frees up and resolve past this one, losing it.
-    if (!route?.writer.tryReserve(batch.messages.length)) {
-      const firstOffset = batch.firstOffset()
-      if (firstOffset !== null) this.#consumer.seek({ topic: batch.topic, partition: batch.partition, offset: firstOffset })
-      return
-    }
+    // A batch not taken is not resolved, so the partition's fetch position stays at its first record: the
+    // topic is paused and that batch is fetched again on resume. (KafkaJS fetches at most one batch per
+    // partition per request and fetches again only after every batch of the last one was handled.)
+    if (!route?.writer.tryReserve(batch.messages.length)) return
     const { rows, deadLetters } = await route.source.decode(batch)
     // Bad records are in the dead-letter topic before the offsets past them can be committed.
     if (deadLetters.length > 0) await this.#sendDeadLetters(route.source.topic, deadLetters)
@@ -248,7 +244,7 @@ export class OfflineSink implements RunningRole {
   }
 }
 
-/** The `offline-sink` role of `churn run`. */
+/** The `offline-sink` role of `churn run`: `OFFLINE_SINK_*` environment variables, then `options`, over the defaults. */
 export function offlineSinkRole(options: OfflineSinkOptionsInput = {}): RoleDefinition {
   // Parsed here too, so that bad options fail when the role is declared rather than when it starts.
   parseOfflineSinkOptions(options)
@@ -256,9 +252,10 @@ export function offlineSinkRole(options: OfflineSinkOptionsInput = {}): RoleDefi
     name: offlineSinkRoleName,
     description: 'Writes customer events and feature snapshots to the offline store (ClickHouse) in batches, at least once; duplicates collapse.',
     async start(context) {
+      const resolved = resolveOfflineSinkOptions(context.config, options)
       const sink = new OfflineSink(
         { kafka: context.kafka, registry: context.registry, catalog: context.catalog, client: context.offline(), logger: context.logger, metrics: context.metrics },
-        options,
+        resolved,
       )
       await sink.start()
       return sink

@@ -1,20 +1,24 @@
 import { z } from 'zod'
+import type { Config } from '../../core/config.js'
 import { ChurnError, ErrorCodes } from '../../core/errors.js'
 
 export const offlineSinkOptionsSchema = z
   .strictObject({
     /** Consumer group. @default `<topic prefix>churn-offline-sink` */
     groupId: z.string().min(1).optional(),
-    /** A batch is inserted as soon as it has this many rows. @default 10000 */
-    batchRows: z.number().int().min(1).max(1_000_000).default(10_000),
+    /**
+     * A batch is inserted as soon as it has this many rows. Larger inserts cost the engine less per row
+     * and leave fewer parts to merge (bench/offline-insert.bench.ts). @default 50000
+     */
+    batchRows: z.number().int().min(1).max(1_000_000).default(50_000),
     /** Longest a row waits for its batch to fill before the batch is inserted anyway. @default 1000 */
     batchDelayMs: z.number().int().min(0).max(600_000).default(1_000),
     /**
      * Rows held per topic, waiting or being inserted. Fetching from the topic pauses at this limit and
      * resumes below half of it; a single fetched batch is always taken whole when nothing is pending.
-     * @default 50000
+     * Twice `batchRows` lets the next batch be decoded while one is being inserted. @default 100000
      */
-    maxPendingRows: z.number().int().min(1).default(50_000),
+    maxPendingRows: z.number().int().min(1).default(100_000),
     /** First delay before retrying a failed insert; doubles per attempt, with full jitter. @default 100 */
     initialRetryMs: z.number().int().min(1).default(100),
     /** Upper bound on the delay between insert attempts. @default 10000 */
@@ -45,4 +49,46 @@ export function parseOfflineSinkOptions(input: OfflineSinkOptionsInput = {}): Of
     throw new ChurnError(ErrorCodes.CONFIG_INVALID, `invalid offline sink options: ${problems.join('; ')}`, { details: { problems } })
   }
   return parsed.data
+}
+
+/** The options `churn run` takes from the environment, and the variable each is read from. */
+const variables = {
+  batchRows: 'OFFLINE_SINK_BATCH_ROWS',
+  batchDelayMs: 'OFFLINE_SINK_BATCH_DELAY_MS',
+  maxPendingRows: 'OFFLINE_SINK_MAX_PENDING_ROWS',
+  initialRetryMs: 'OFFLINE_SINK_INITIAL_RETRY_MS',
+  maxRetryMs: 'OFFLINE_SINK_MAX_RETRY_MS',
+} as const satisfies Partial<Record<keyof OfflineSinkOptions, keyof Config>>
+
+type FromEnvironment = keyof typeof variables
+
+/** The sink's options set in the environment (OFFLINE_SINK_*); unset ones are left out. */
+export function offlineSinkOptionsFromConfig(config: Config): OfflineSinkOptionsInput {
+  const options: OfflineSinkOptionsInput = {}
+  for (const [field, variable] of Object.entries(variables) as [FromEnvironment, (typeof variables)[FromEnvironment]][]) {
+    const value = config[variable]
+    if (value !== undefined) options[field] = value
+  }
+  return options
+}
+
+/**
+ * The environment's options with `options` over them, checked together. Each variable is checked on
+ * its own when the configuration is parsed; what only fails in combination (a batch larger than the
+ * pending limit, a retry cap below the first delay) is reported here, by variable name unless the
+ * field was passed in code.
+ */
+export function resolveOfflineSinkOptions(config: Config, options: OfflineSinkOptionsInput = {}): OfflineSinkOptions {
+  const merged: OfflineSinkOptionsInput = { ...offlineSinkOptionsFromConfig(config), ...options }
+  const parsed = offlineSinkOptionsSchema.safeParse(merged)
+  if (parsed.success) return parsed.data
+  const name = (field: string): string => (field in options || !(field in variables) ? field : variables[field as FromEnvironment])
+  const fieldPattern = new RegExp(`\\b(${Object.keys(variables).join('|')})\\b`, 'gu')
+  const defaults: Record<string, unknown> = offlineSinkOptionsSchema.parse({})
+  const problems = parsed.error.issues.map((issue) => {
+    const field = String(issue.path[0] ?? '(options)')
+    const value = (merged as Record<string, unknown>)[field]
+    return `${name(field)}: ${issue.message.replace(fieldPattern, name)} (${value === undefined ? `unset: the default ${JSON.stringify(defaults[field])}` : `got ${JSON.stringify(value)}`})`
+  })
+  throw new ChurnError(ErrorCodes.CONFIG_INVALID, `invalid offline sink configuration: ${problems.join('; ')}`, { details: { problems } })
 }

@@ -16,12 +16,23 @@ export interface DecodedRows<Row> {
   deadLetters: Message[]
 }
 
-/** One input topic and the table its records are written to. */
-export interface SinkSource<Row> {
+/** A table the sink writes, and the columns its rows set. */
+export interface OfflineTable {
+  readonly name: string
+  /**
+   * The columns a row may set, as JSON fields. A row leaves out a field whose value is the column
+   * type's default ('', 0, []), and is written with that value: each listed column's DEFAULT must be
+   * exactly that. Columns not listed (`ingested_at`) take their DEFAULT expression.
+   */
+  readonly columns: readonly string[]
+}
+
+/** One input topic and the table its records are written to, one JSONEachRow line per row. */
+export interface SinkSource {
   readonly topic: TopicSpec
-  readonly table: string
+  readonly table: OfflineTable
   /** Throws only for transient problems (a registry outage): the batch is then consumed again. */
-  decode(batch: Batch): Promise<DecodedRows<Row>>
+  decode(batch: Batch): Promise<DecodedRows<string>>
 }
 
 /** Dead-letter reasons of the sink itself, next to the decode failures of `schemas/codec.ts`. */

@@ -5,7 +5,7 @@ import { createOfflineClient } from '../../core/clickhouse.js'
 import { config } from '../../core/config.js'
 import { deadLetterHeaders, headerText } from '../../core/dead-letter.js'
 import { createIdempotentProducer } from '../../core/kafka.js'
-import { OfflineSink, type OfflineSinkOptionsInput } from '../../consumers/offline-sink/index.js'
+import { OfflineSink, offlineTables, type OfflineSinkOptionsInput } from '../../consumers/offline-sink/index.js'
 import { migrate } from '../../feature-store/offline/migrations.js'
 import { eventRow } from '../../feature-store/offline/rows.js'
 import { EventPublisher } from '../../producers/publisher/index.js'
@@ -89,9 +89,14 @@ interface FeatureVectorRecord {
   source_offset: number
 }
 
-/** Valid events of every type, a few per customer, in the past. */
+/**
+ * Valid events of every type, a few per customer, in the past but well inside the retention of
+ * customer.events (14 days): the publisher stamps each record with its event time, and the broker
+ * deletes records older than the retention at its next retention check (every minute here), whether
+ * or not they were consumed. Older events would vanish under a sink paused by the outage test.
+ */
 function sampleEvents(count: number, customers: number, prefix = uniqueName('c')): CustomerEvent[] {
-  const start = Date.now() - 30 * 86_400_000
+  const start = Date.now() - 86_400_000
   return Array.from({ length: count }, (_, i): CustomerEvent => {
     const base = { event_id: crypto.randomUUID(), customer_id: `${prefix}-${i % customers}`, event_time: start + i * 60_000 }
     switch (i % 6) {
@@ -176,6 +181,17 @@ async function committed(groupId: string, topic: string): Promise<number> {
   try {
     const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] })
     return (entry?.partitions ?? []).reduce((sum, { offset }) => sum + Math.max(0, Number(offset)), 0)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** The first offset the broker still holds, per partition: above 0 once it deleted records. */
+async function logStartOffsets(topic: string): Promise<number[]> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    return (await admin.fetchTopicOffsets(topic)).map(({ low }) => Number(low))
   } finally {
     await admin.disconnect()
   }
@@ -306,6 +322,9 @@ describe('offline sink', () => {
     )
     const text = (value: number): string => (Number.isNaN(value) ? 'nan' : value === Number.POSITIVE_INFINITY ? 'inf' : String(value))
     expect(snapshots).toEqual(vectors.map((vector) => ({ customer_id: vector.customer_id, feature_set_version: 'fs-test', as_of: vector.newest_event_time, computed_at: vector.computed_at, values: vector.values.map(text) })))
+    // A column the sink does not write takes its own DEFAULT: the time the row arrived.
+    const [arrival] = await query<{ stale: number }>('SELECT countIf(ingested_at < now64(3) - INTERVAL 1 HOUR) AS stale FROM customer_events WHERE src_topic = {topic:String}', { topic: catalog.customerEvents.name })
+    expect(arrival?.stale).toBe(0)
 
     expect(await metric(metrics, 'churn_offline_sink_records_consumed_total', { topic: catalog.customerEvents.name })).toBe(events.length)
     expect(await metric(metrics, 'churn_offline_sink_records_inserted_total', { topic: catalog.customerEvents.name })).toBe(events.length)
@@ -316,6 +335,23 @@ describe('offline sink', () => {
     expect(await histogramCount(metrics, 'churn_offline_sink_insert_duration_seconds', { table: 'customer_events' })).toBeGreaterThanOrEqual(Math.ceil(events.length / 25))
     expect(await committed(sink.groupId, catalog.customerEvents.name)).toBe(events.length)
     expect(await committed(sink.groupId, catalog.customerFeatures.name)).toBe(await endOffsets(catalog.customerFeatures.name))
+  })
+
+  it('lists only columns whose DEFAULT is their type default, since a row leaves such fields out', async () => {
+    for (const table of Object.values(offlineTables)) {
+      const columns = await query<{ name: string; default_kind: string; default_expression: string }>(
+        'SELECT name, default_kind, default_expression FROM system.columns WHERE database = currentDatabase() AND table = {table:String}',
+        { table: table.name },
+      )
+      const byName = new Map(columns.map((column) => [column.name, column]))
+      for (const name of table.columns) {
+        const column = byName.get(name)
+        const typeDefault = column !== undefined && (column.default_kind === '' || (column.default_kind === 'DEFAULT' && ["''", '0', '[]'].includes(column.default_expression)))
+        expect(typeDefault, `${table.name}.${name}: ${column === undefined ? 'no such column' : `${column.default_kind} ${column.default_expression}`}`).toBe(true)
+      }
+      // Every column the sink leaves out can be computed by the table.
+      for (const column of columns.filter((candidate) => !table.columns.includes(candidate.name))) expect(column.default_kind, `${table.name}.${column.name}`).not.toBe('')
+    }
   })
 
   it('adds no row under FINAL when the group is replayed from the first offset', async () => {
@@ -435,10 +471,7 @@ describe('offline sink', () => {
   })
 
   // Detaching the shared table of a ClickHouse server would break other test files: embedded engine only.
-  // Known defect, open on the feature-store issue: in about one run of three, rows published while the
-  // table is detached are missing after it is re-attached (244 of 330 seen). Skipped until fixed so it
-  // does not hide behind a retry; the cause is not found yet.
-  it.skip('pauses a topic while ClickHouse refuses inserts and resumes without losing or duplicating a record', async () => {
+  it.skipIf(config().CLICKHOUSE_URL !== undefined)('pauses a topic while ClickHouse refuses inserts and resumes without losing or duplicating a record', async () => {
     const catalog = catalogs.outage
     const maxPendingRows = 60
     const before = sampleEvents(30, 10)
@@ -485,8 +518,13 @@ describe('offline sink', () => {
       { topic },
     )
     expect(counts).toEqual({ events: total, positions: total })
-    expect(await metric(metrics, 'churn_offline_sink_records_inserted_total', { topic })).toBe(total)
+    const consumed = await metric(metrics, 'churn_offline_sink_records_consumed_total', { topic })
+    const inserted = await metric(metrics, 'churn_offline_sink_records_inserted_total', { topic })
+    const deadLettered = await metric(metrics, 'churn_offline_sink_records_dead_lettered_total', { topic })
+    expect({ consumed, inserted, deadLettered }).toEqual({ consumed: total, inserted: total, deadLettered: 0 })
     expect(await committed(sink.groupId, topic)).toBe(total)
+    // Every record stayed in the topic for the whole test: what is in ClickHouse came through the sink alone.
+    expect(await logStartOffsets(topic)).toEqual([0, 0, 0])
   })
 
   it('writes each record once under FINAL while sinks join and leave the group mid-stream', async () => {

@@ -1,8 +1,13 @@
+import type { ClickHouseClient } from '@clickhouse/client'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { featureSnapshotRow, featureVectorSchema, jsonDouble } from '../../consumers/offline-sink/feature-snapshots.js'
 import { classifyInsertError, retryDelayMs } from '../../consumers/offline-sink/insert-errors.js'
 import { parseOfflineSinkOptions } from '../../consumers/offline-sink/options.js'
+import { customerEventLine, offlineTables } from '../../consumers/offline-sink/sources.js'
+import { insertJsonLines } from '../../consumers/offline-sink/topic-writer.js'
+import { eventRow } from '../../feature-store/offline/rows.js'
+import type { CustomerEvent } from '../../schemas/events.js'
 
 /** The shape ClickHouse errors have, from the HTTP client and the embedded engine alike. */
 function clickHouseError(code: string, type: string, message = `${type} happened`): Error {
@@ -12,9 +17,9 @@ function clickHouseError(code: string, type: string, message = `${type} happened
 describe('offline sink options', () => {
   it('fills in defaults', () => {
     expect(parseOfflineSinkOptions()).toEqual({
-      batchRows: 10_000,
+      batchRows: 50_000,
       batchDelayMs: 1_000,
-      maxPendingRows: 50_000,
+      maxPendingRows: 100_000,
       initialRetryMs: 100,
       maxRetryMs: 10_000,
       drainTimeoutMs: 10_000,
@@ -121,5 +126,35 @@ describe('feature snapshot rows', () => {
     expect(featureVectorSchema.safeParse({ ...vector, feature_set_version: '' }).success).toBe(false)
     expect(featureVectorSchema.safeParse({ ...vector, newest_event_time: Date.UTC(2300, 0, 1) }).success).toBe(false)
     expect(featureVectorSchema.safeParse({ ...vector, computed_at: Date.UTC(1899, 11, 31) }).success).toBe(false)
+  })
+})
+
+describe('the insert statement', () => {
+  /** A client that records the statements it is given. */
+  function recordingClient(): { client: ClickHouseClient; queries: string[] } {
+    const queries: string[] = []
+    const client = { command: (params: { query: string }) => { queries.push(params.query); return Promise.resolve({ query_id: '' }) } } as unknown as ClickHouseClient
+    return { client, queries }
+  }
+
+  it('names the columns, sets its settings on the statement itself, and sends one JSON line per row', async () => {
+    const { client, queries } = recordingClient()
+    const table = { name: 'customer_events', columns: ['event_id', 'customer_id'] }
+    await insertJsonLines(client, table, ['{"event_id":"a","customer_id":"c-1"}', '{"event_id":"b","customer_id":"c-2"}'])
+    expect(queries).toEqual([
+      'INSERT INTO customer_events (event_id, customer_id) SETTINGS async_insert = 0, optimize_on_insert = 0, input_format_defaults_for_omitted_fields = 0 FORMAT JSONEachRow\n' +
+        '{"event_id":"a","customer_id":"c-1"}\n{"event_id":"b","customer_id":"c-2"}',
+    ])
+    await insertJsonLines(client, table, [])
+    expect(queries).toHaveLength(1)
+  })
+
+  it('writes an event as the JSON of its eventRow, which the column list covers', () => {
+    const event: CustomerEvent = { event_id: crypto.randomUUID(), customer_id: 'c-"quoted"\n', event_time: Date.UTC(2026, 0, 1), type: 'support_ticket', payload: { ticket_id: 't\t1', category: 'billing', severity: 'low', resolved: true } }
+    const source = { topic: 'customer.events', partition: 4, offset: '12' }
+    const line = customerEventLine(event, source)
+    expect(line).not.toContain('\n')
+    expect(JSON.parse(line)).toEqual(eventRow(event, source))
+    expect(Object.keys(JSON.parse(line) as object).every((field) => offlineTables.customerEvents.columns.includes(field))).toBe(true)
   })
 })
