@@ -44,6 +44,8 @@ export async function applyTopics(admin: Admin, specs: TopicSpec[]): Promise<App
     const partitions = metadata.topics.find((topic) => topic.name === spec.name)?.partitions.length ?? 0
     if (partitions < spec.partitions) {
       await admin.createPartitions({ topicPartitions: [{ topic: spec.name, count: spec.partitions }] })
+      // Producers keyed by partition count must see the new partitions as soon as this returns.
+      await waitForLeaders(admin, [spec.name], 15_000, spec.partitions)
       changes.push(`partitions ${partitions} -> ${spec.partitions}`)
     } else if (partitions > spec.partitions) {
       report.warnings.push(`${spec.name} has ${partitions} partitions, more than the ${spec.partitions} asked for; partitions are never removed`)
@@ -68,15 +70,16 @@ export async function applyTopics(admin: Admin, specs: TopicSpec[]): Promise<App
 }
 
 /**
- * A new topic can still be unknown to a broker's metadata cache for a moment after creation, and
- * KafkaJS does not retry UNKNOWN_TOPIC_OR_PARTITION everywhere; wait until every partition has a leader.
+ * A new topic, or a topic's new partitions, can still be unknown to a broker's metadata cache for a
+ * moment after creation, and KafkaJS does not retry UNKNOWN_TOPIC_OR_PARTITION everywhere; wait until
+ * every topic has at least `minPartitions` partitions, each with a leader.
  */
-async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 15_000): Promise<void> {
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 15_000, minPartitions = 1): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     try {
       const metadata = await admin.fetchTopicMetadata({ topics })
-      if (metadata.topics.length === topics.length && metadata.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((partition) => partition.leader >= 0))) return
+      if (metadata.topics.length === topics.length && metadata.topics.every((topic) => topic.partitions.length >= minPartitions && topic.partitions.every((partition) => partition.leader >= 0))) return
     } catch (error) {
       if (Date.now() >= deadline) throw error
     }
