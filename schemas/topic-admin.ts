@@ -21,7 +21,8 @@ export async function applyTopics(admin: Admin, specs: TopicSpec[]): Promise<App
   const missing = specs.filter((spec) => !existing.has(spec.name))
   if (missing.length > 0) {
     await admin.createTopics({
-      waitForLeaders: true,
+      // KafkaJS's own wait gives up on the UNKNOWN_TOPIC_OR_PARTITION a fresh topic can still answer; ours retries.
+      waitForLeaders: false,
       topics: missing.map((spec) => ({
         topic: spec.name,
         numPartitions: spec.partitions,
