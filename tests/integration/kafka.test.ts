@@ -105,16 +105,77 @@ describe('kafka', () => {
     await pipeline.close()
     expect(pipeline.state).toBe('stopped')
 
-    const admin = kafka.admin()
-    await admin.connect()
+    await expectAllCommitted(groupId, input)
+  })
+
+  it('commits partitions concurrently, each in its own transaction, exactly once across a failed side effect', async () => {
+    const input = uniqueName('t.part.in')
+    const output = uniqueName('t.part.out')
+    // Each batch produces more than the output topic takes in one record batch, so it must be split.
+    await createTestTopics(kafka, [
+      { topic: input, numPartitions: 3 },
+      { topic: output, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: '65536' }] },
+    ])
+    const producer = createIdempotentProducer(kafka)
+    await producer.connect()
+    const count = 900
+    await producer.send({ topic: input, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ key: `k${i % 31}`, value: String(i) })) })
+    await producer.disconnect()
+
+    const groupId = uniqueName('g.part')
+    let failuresLeft = 1
+    let aborted = 0
+    let inFlight = 0
+    let mostInFlight = 0
+    const pipeline = new TransactionalPipeline({
+      kafka,
+      logger: testLogger,
+      groupId,
+      transactionalId: uniqueName('tx.part'),
+      producerScope: 'partition',
+      partitionsConsumedConcurrently: 3,
+      maxRequestBytes: 32_768,
+      topics: [input],
+      transform: async (batch) => {
+        inFlight += 1
+        mostInFlight = Math.max(mostInFlight, inFlight)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        inFlight -= 1
+        const records = [{ topic: output, messages: batch.messages.map((m) => ({ key: m.key, value: Buffer.concat([Buffer.from(`out-${m.value?.toString() ?? ''}|`), Buffer.alloc(400)]) })) }]
+        // A side effect that fails once: the records already sent with it must never be seen.
+        const beforeCommit = failuresLeft > 0 ? Promise.reject(new Error('store unavailable')) : Promise.resolve()
+        failuresLeft = 0
+        return { records, beforeCommit }
+      },
+      onAborted: () => { aborted += 1 },
+    })
+    await pipeline.start()
     try {
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [input] })
-      const ends = await admin.fetchTopicOffsets(input)
-      const committedTotal = committed?.partitions.reduce((sum, p) => sum + Number(p.offset), 0)
-      const endTotal = ends.reduce((sum, p) => sum + Number(p.offset), 0)
-      expect(committedTotal).toBe(endTotal)
+      const values = (records: { value: Buffer | null }[]): Set<string> => new Set(records.map((r) => r.value?.toString().split('|')[0] ?? ''))
+      const records = await consumeUntil(kafka, output, (read) => read.length >= count, { timeoutMs: 45_000 })
+      const settled = await consumeUntil(kafka, output, (read) => read.length > count, { timeoutMs: 2_000 })
+      expect(records.length).toBe(count)
+      expect(settled.length).toBe(count)
+      expect(values(settled).size).toBe(count)
+      expect(aborted).toBe(1)
+      expect(mostInFlight).toBeGreaterThan(1)
     } finally {
-      await admin.disconnect()
+      await pipeline.close()
     }
+    await expectAllCommitted(groupId, input)
   })
 })
+
+async function expectAllCommitted(groupId: string, topic: string): Promise<void> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    const ends = await admin.fetchTopicOffsets(topic)
+    const committedTotal = committed?.partitions.reduce((sum, p) => sum + Number(p.offset), 0)
+    const endTotal = ends.reduce((sum, p) => sum + Number(p.offset), 0)
+    expect(committedTotal).toBe(endTotal)
+  } finally {
+    await admin.disconnect()
+  }
+}
