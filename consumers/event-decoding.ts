@@ -26,7 +26,7 @@ export async function decodeEventBatch(codec: CustomerEventCodec, batch: Batch, 
   const events: DecodedEvent[] = []
   const deadLetters: Message[] = []
   for (const message of batch.messages) {
-    const outcome = await codec.decode(message.value)
+    const outcome = codec.decodeKnown(message.value) ?? (await codec.decode(message.value))
     if (outcome.ok) {
       events.push({ event: outcome.value, partition: batch.partition, offset: message.offset, message })
     } else {

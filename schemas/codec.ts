@@ -24,6 +24,9 @@ export type DecodeOutcome<T> = { ok: true; value: T; schemaId: number } | { ok: 
 
 const MAGIC = 0
 
+/** Where `encode` writes a record before copying it out. */
+const scratch = Buffer.allocUnsafe(65_536)
+
 /** Decodes an Avro body written with one writer schema into the local schema. */
 type Reader = (body: Buffer) => unknown
 
@@ -45,6 +48,8 @@ export class AvroCodec {
   readonly #schema: LoadedSchema
   readonly #subject: string
   readonly #readers = new Map<number, Promise<Reader | Error>>()
+  /** The readers already looked up, for decoding without waiting. */
+  readonly #settled = new Map<number, Reader | Error>()
   #schemaId: Promise<number> | undefined
   #header: Buffer | undefined
 
@@ -81,16 +86,36 @@ export class AvroCodec {
 
   /** Encodes a value that already satisfies the schema; call `schemaId()` once before. */
   encode(value: unknown): Buffer {
-    if (this.#header === undefined) throw new ChurnError(ErrorCodes.SCHEMA_UNKNOWN, `codec for ${this.#subject} used before its schema id was resolved`)
-    return Buffer.concat([this.#header, this.#schema.type.toBuffer(value)])
+    const header = this.#header
+    if (header === undefined) throw new ChurnError(ErrorCodes.SCHEMA_UNKNOWN, `codec for ${this.#subject} used before its schema id was resolved`)
+    // Written into a scratch buffer behind the header, then copied out: one allocation per record.
+    const end = this.#schema.type.encode(value, scratch, header.length)
+    // A record too large for it (a model artifact) is written on its own rather than keep a large scratch.
+    if (end < 0) return Buffer.concat([header, this.#schema.type.toBuffer(value)])
+    const encoded = Buffer.allocUnsafe(end)
+    header.copy(encoded, 0)
+    scratch.copy(encoded, header.length, header.length, end)
+    return encoded
   }
 
   async decode(buffer: Buffer | null): Promise<DecodeOutcome<unknown>> {
-    if (buffer === null || buffer.length < 5 || buffer.readUInt8(0) !== MAGIC) {
-      return { ok: false, reason: decodeFailures.BAD_MAGIC_BYTE, message: `expected the Confluent wire format (magic byte 0 and a schema id), got ${buffer === null ? 'no value' : `${buffer.length} bytes starting ${buffer.subarray(0, 5).toString('hex')}`}` }
-    }
+    if (!hasHeader(buffer)) return badMagic(buffer)
     const schemaId = buffer.readInt32BE(1)
-    const reader = await this.#reader(schemaId)
+    return this.#decodeWith(this.#settled.get(schemaId) ?? (await this.#reader(schemaId)), buffer, schemaId)
+  }
+
+  /**
+   * `decode` without waiting, for hot loops: undefined when the record's writer schema has not been
+   * looked up yet (then `decode` it, which looks it up once for every later record).
+   */
+  decodeKnown(buffer: Buffer | null): DecodeOutcome<unknown> | undefined {
+    if (!hasHeader(buffer)) return badMagic(buffer)
+    const schemaId = buffer.readInt32BE(1)
+    const reader = this.#settled.get(schemaId)
+    return reader === undefined ? undefined : this.#decodeWith(reader, buffer, schemaId)
+  }
+
+  #decodeWith(reader: Reader | Error, buffer: Buffer, schemaId: number): DecodeOutcome<unknown> {
     if (reader instanceof Error) {
       const reason = reader.message.startsWith('unknown') ? decodeFailures.UNKNOWN_SCHEMA_ID : decodeFailures.INCOMPATIBLE_SCHEMA
       return { ok: false, reason, message: reader.message, schemaId }
@@ -110,15 +135,27 @@ export class AvroCodec {
       reader = this.#registry.getSchema(schemaId).then(
         (writer) => {
           const type = this.#schema.type
+          let resolved: Reader | Error
           try {
-            const resolver = type.createResolver(writer as avro.Type)
-            return (body: Buffer): unknown => type.fromBuffer(body, resolver, true)
+            // The common case, records written with the local schema, needs no resolution.
+            if (type.equals(writer as avro.Type)) {
+              resolved = (body: Buffer): unknown => type.fromBuffer(body, undefined, true)
+            } else {
+              const resolver = type.createResolver(writer as avro.Type)
+              resolved = (body: Buffer): unknown => type.fromBuffer(body, resolver, true)
+            }
           } catch (error) {
-            return new Error(`writer schema ${schemaId} cannot be read as ${this.#subject}: ${errorMessage(error)}`)
+            resolved = new Error(`writer schema ${schemaId} cannot be read as ${this.#subject}: ${errorMessage(error)}`)
           }
+          this.#settled.set(schemaId, resolved)
+          return resolved
         },
         (error: unknown) => {
-          if (httpStatus(error) === 404) return new Error(`unknown schema id ${schemaId}`)
+          if (httpStatus(error) === 404) {
+            const unknown = new Error(`unknown schema id ${schemaId}`)
+            this.#settled.set(schemaId, unknown)
+            return unknown
+          }
           this.#readers.delete(schemaId)
           throw new ChurnError(ErrorCodes.TRANSPORT, `schema registry unavailable while looking up schema id ${schemaId}: ${errorMessage(error)}`, { canRetry: true, cause: error })
         },
@@ -127,6 +164,14 @@ export class AvroCodec {
     }
     return reader
   }
+}
+
+function hasHeader(buffer: Buffer | null): buffer is Buffer {
+  return buffer !== null && buffer.length >= 5 && buffer[0] === MAGIC
+}
+
+function badMagic(buffer: Buffer | null): DecodeOutcome<never> {
+  return { ok: false, reason: decodeFailures.BAD_MAGIC_BYTE, message: `expected the Confluent wire format (magic byte 0 and a schema id), got ${buffer === null ? 'no value' : `${buffer.length} bytes starting ${buffer.subarray(0, 5).toString('hex')}`}` }
 }
 
 /** Maps a registry failure to a typed error that names the subject and says whether to retry. */

@@ -32,8 +32,10 @@ export type Severity = (typeof severities)[number]
 export type CancellationReason = (typeof cancellationReasons)[number]
 export type EventType = (typeof eventTypes)[number]
 
+const customerIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/u
+
 /** Customer ids: 1-64 characters, letters, digits and `_.:-`, starting with a letter or digit. */
-export const customerIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/u, 'expected 1-64 letters, digits or _.:- starting with a letter or digit')
+export const customerIdSchema = z.string().regex(customerIdPattern, 'expected 1-64 letters, digits or _.:- starting with a letter or digit')
 
 const money = (max: number): z.ZodNumber => z.number().min(0).max(max)
 
@@ -136,6 +138,12 @@ export interface ValidationOptions {
   maxClockSkewMs?: number
 }
 
+/** An event time for messages: ISO 8601, or the number when no date has it (beyond ±8.64e15 ms). */
+const timeText = (ms: number): string => {
+  const date = new Date(ms)
+  return Number.isNaN(date.getTime()) ? `${ms} ms` : date.toISOString()
+}
+
 const eventTime = z.union([z.number().int(), z.iso.datetime({ offset: true }).transform((text) => Date.parse(text))], {
   error: 'expected epoch milliseconds or an ISO 8601 date-time with offset',
 })
@@ -154,9 +162,9 @@ export function customerEventSchema(options: ValidationOptions = {}): z.ZodType<
     .superRefine((event, context) => {
       const now = options.now ?? Date.now()
       if (event.event_time < earliestEventTime) {
-        context.addIssue({ code: 'custom', path: ['event_time'], message: `event time ${new Date(event.event_time).toISOString()} is before 2000-01-01` })
+        context.addIssue({ code: 'custom', path: ['event_time'], message: `event time ${timeText(event.event_time)} is before 2000-01-01` })
       } else if (event.event_time > now + maxSkew) {
-        context.addIssue({ code: 'custom', path: ['event_time'], message: `event time ${new Date(event.event_time).toISOString()} is more than ${maxSkew} ms in the future` })
+        context.addIssue({ code: 'custom', path: ['event_time'], message: `event time ${timeText(event.event_time)} is more than ${maxSkew} ms in the future` })
       }
     })
     // Refinements do not stop a transform in zod 4, so the payload is checked here and reports its own issues.
@@ -168,6 +176,107 @@ export function customerEventSchema(options: ValidationOptions = {}): z.ZodType<
       }
       return { event_id: event.event_id ?? randomUUID(), customer_id: event.customer_id, event_time: event.event_time, type: event.type, payload: payload.data } as CustomerEvent
     })
+}
+
+const isHex = (code: number): boolean => (code >= 48 && code <= 57) || (code >= 97 && code <= 102) || (code >= 65 && code <= 70)
+
+/**
+ * The common form of what `z.uuid()` accepts (RFC 9562 variant, versions 1-8), checked without a
+ * regular expression; the nil and max UUIDs it also accepts are left to zod.
+ */
+function isVariantUuid(text: string): boolean {
+  if (text.length !== 36) return false
+  for (let i = 0; i < 36; i += 1) {
+    const code = text.charCodeAt(i)
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (code !== 45) return false
+    } else if (i === 14) {
+      if (code < 49 || code > 56) return false
+    } else if (i === 19) {
+      if (code !== 56 && code !== 57 && code !== 97 && code !== 98 && code !== 65 && code !== 66) return false
+    } else if (!isHex(code)) {
+      return false
+    }
+  }
+  return true
+}
+
+const member = <T extends string>(values: readonly T[]): ((value: unknown) => value is T) => {
+  const set = new Set<unknown>(values)
+  return (value: unknown): value is T => set.has(value)
+}
+const isPlan = member(plans)
+const isContract = member(contracts)
+const isPaymentMethod = member(paymentMethods)
+const isChannel = member(channels)
+const isPaymentStatus = member(paymentStatuses)
+const isTicketCategory = member(ticketCategories)
+const isSeverity = member(severities)
+const isCancellationReason = member(cancellationReasons)
+const serviceBits = new Map<unknown, number>(services.map((service, i) => [service, 1 << i]))
+
+const isAmount = (value: unknown, max: number): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= max
+const isCount = (value: unknown, max: number): value is number => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= max
+/** 1 to `max` characters: UTF-16 units bound code points from above, so this never accepts what zod's length checks refuse. */
+const isText = (value: unknown, max: number): value is string => typeof value === 'string' && value.length >= 1 && value.length <= max
+
+function hasKeys(value: unknown, count: number): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  let keys = 0
+  for (const key in value) if (Object.hasOwn(value, key)) keys += 1
+  return keys === count
+}
+
+function serviceList(value: unknown): value is Service[] {
+  if (!Array.isArray(value) || value.length > services.length) return false
+  let seen = 0
+  for (const service of value) {
+    const bit = serviceBits.get(service)
+    if (bit === undefined || (seen & bit) !== 0) return false
+    seen |= bit
+  }
+  return true
+}
+
+/** Whether a payload certainly passes its zod schema (which would return an equal object). */
+function fastPayload(type: EventType, p: unknown): boolean {
+  switch (type) {
+    case 'signup': {
+      if (!hasKeys(p, 8) || !isPlan(p['plan']) || !isContract(p['contract']) || !isPaymentMethod(p['payment_method']) || !isAmount(p['monthly_charge'], 10_000)) return false
+      const d = p['demographics']
+      if (!serviceList(p['services']) || typeof p['paperless_billing'] !== 'boolean' || !isChannel(p['channel']) || !hasKeys(d, 4)) return false
+      return typeof d['senior'] === 'boolean' && typeof d['partner'] === 'boolean' && typeof d['dependents'] === 'boolean' && isText(d['region'], 64)
+    }
+    case 'plan_change': {
+      if (!hasKeys(p, 5) || !isPlan(p['plan']) || !isContract(p['contract']) || !isAmount(p['monthly_charge'], 10_000) || !serviceList(p['services'])) return false
+      return p['payment_method'] === null || isPaymentMethod(p['payment_method'])
+    }
+    case 'usage':
+      return hasKeys(p, 3) && isCount(p['sessions'], 100_000) && isAmount(p['minutes'], 1_000_000) && isAmount(p['data_mb'], 100_000_000)
+    case 'payment':
+      return hasKeys(p, 3) && isAmount(p['amount'], 100_000) && isPaymentStatus(p['status']) && (p['method'] === null || isPaymentMethod(p['method']))
+    case 'support_ticket':
+      return hasKeys(p, 4) && isText(p['ticket_id'], 64) && isTicketCategory(p['category']) && isSeverity(p['severity']) && typeof p['resolved'] === 'boolean'
+    case 'cancellation':
+      return hasKeys(p, 2) && isCancellationReason(p['reason']) && typeof p['voluntary'] === 'boolean'
+  }
+}
+
+/**
+ * The hot-path check of an event whose envelope and payload are complete (as an Avro record is): true
+ * when it certainly passes `customerEventSchema(options)`, which would return an equal value, so it can
+ * be used as it is; false when it may not, and the schema must decide and explain. It never accepts
+ * what the schema refuses (a property test holds it to that), so checking it first changes no outcome.
+ */
+export function isCompleteValidEvent(
+  event: { event_id: unknown; customer_id: unknown; event_time: unknown; type: EventType | undefined; payload: unknown },
+  options: ValidationOptions = {},
+): event is CustomerEvent {
+  const { event_id, customer_id, event_time, type } = event
+  if (type === undefined || !hasKeys(event, 5) || typeof event_id !== 'string' || typeof customer_id !== 'string' || !Number.isSafeInteger(event_time)) return false
+  const time = event_time as number
+  if (time < earliestEventTime || time > (options.now ?? Date.now()) + (options.maxClockSkewMs ?? defaultMaxClockSkewMs)) return false
+  return customerIdPattern.test(customer_id) && isVariantUuid(event_id) && fastPayload(type, event.payload)
 }
 
 /** `path: message` for each problem, for error messages and dead-letter headers. */
