@@ -70,8 +70,9 @@ async function ingest(round: number): Promise<number> {
   const roundContext = { ...context, metrics }
   const started = performance.now()
   const role = await startIngest(roundContext, new FeatureSet(churnFeatures), { groupId: `${catalog.prefix}ingest-${round}`, keyPrefix: `${catalog.prefix}${round}:` })
+  // Done when every event's transaction has committed: its state is in Redis, its vector in the changelog.
   for (;;) {
-    const values = (await metrics.getSingleMetric('churn_ingest_events_total')?.get())?.values ?? []
+    const values = (await metrics.getSingleMetric('churn_ingest_committed_records_total')?.get())?.values ?? []
     if (values.reduce((sum, v) => sum + v.value, 0) >= workload.length) break
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
@@ -82,7 +83,8 @@ async function ingest(round: number): Promise<number> {
   const series = (name: string): number => batches.find((v) => (v as { metricName?: string }).metricName === name)?.value ?? 0
   const sum = series('churn_ingest_batch_duration_seconds_sum')
   const count = series('churn_ingest_batch_duration_seconds_count')
-  console.log(`  ingest round ${round + 1}: ${count} batches, ${(sum * 1000).toFixed(0)} ms transforming of ${elapsed.toFixed(0)} ms`)
+  // Partitions are transformed concurrently, so the summed transform time can exceed the elapsed time.
+  console.log(`  ingest round ${round + 1}: ${count} batches, ${(sum * 1000).toFixed(0)} ms transforming (summed over batches) in ${elapsed.toFixed(0)} ms`)
   return workload.length / (elapsed / 1000)
 }
 
@@ -95,7 +97,7 @@ for (let round = 0; round < rounds; round += 1) {
 }
 const bareMedian = median(bareRates)
 const ingestMedian = median(ingestRates)
-console.log(`\ningest (decode, features, Redis, changelog, one transaction per batch), medians of ${rounds} rounds:`)
+console.log(`\ningest (decode, features, Redis, changelog, one transaction per partition batch, until committed), medians of ${rounds} rounds:`)
 console.log(`  bare KafkaJS consumer: ${formatRate(bareMedian)}`)
 console.log(`  ingest role:           ${formatRate(ingestMedian)}  (target >= 20,000/s: ${ingestMedian >= 20_000 ? 'PASS' : 'FAIL'})`)
 console.log(verdict('  ingest / bare', ingestMedian / bareMedian, 0.4))

@@ -1,5 +1,6 @@
 import type { ChainableCommander, Redis } from 'ioredis'
-import type { CustomerState } from '../feature-set.js'
+import { ChurnError, ErrorCodes } from '../../core/errors.js'
+import { encodeState, type CustomerState } from '../feature-set.js'
 
 export interface OnlineVector {
   customerId: string
@@ -10,10 +11,10 @@ export interface OnlineVector {
 }
 
 export interface StoredCustomer {
-  state: CustomerState | undefined
+  /** The encoded state (`FeatureSet.decodeState` reads it), or undefined for a new customer. */
+  state: Buffer | undefined
   /** The last offset of `partition` applied to this customer, or -1. */
   offset: number
-  vector: Buffer | undefined
 }
 
 export interface StateWrite {
@@ -22,7 +23,7 @@ export interface StateWrite {
   /** The offset of the last record of this batch for the customer: the guard. */
   offset: number
   state: CustomerState
-  vector: Float64Array | undefined
+  vector: ArrayLike<number> | undefined
 }
 
 export interface OnlineStoreOptions {
@@ -32,27 +33,58 @@ export interface OnlineStoreOptions {
   ttlSeconds?: number
 }
 
-// One script per customer and batch: the write is skipped when the stored offset for the partition is
-// already at or past this batch's, so applying the same records twice changes nothing.
-const guardedWrite = `
-local stored = redis.call('HGET', KEYS[1], 'o:' .. ARGV[1])
-if ARGV[8] ~= '1' and stored and tonumber(stored) >= tonumber(ARGV[2]) then return 0 end
-if ARGV[4] == '' then
-  redis.call('HSET', KEYS[1], 'st', ARGV[3], 'o:' .. ARGV[1], ARGV[2])
-else
-  redis.call('HSET', KEYS[1], 'st', ARGV[3], 'vec', ARGV[4], 'asof', ARGV[5], 'fsv', ARGV[6], 'o:' .. ARGV[1], ARGV[2])
+/** Customers per script call: bounds how long one call keeps Redis from serving others (well under 1 ms). */
+const customersPerCall = 128
+
+// The write of each customer is skipped when its stored offset for the partition is already at or
+// past this batch's, so applying the same records twice changes nothing. One call writes a chunk of
+// customers (each one's check and write atomic), which costs Redis and the client far less than a
+// call per customer. Keys of a chunk are in different hash slots: Redis Cluster would need chunks
+// grouped by slot. ARGV: ttl, force, feature-set version, then per key partition, offset, state,
+// vector ('' for none), as-of time.
+const writeStatesScript = `
+local ttl = tonumber(ARGV[1])
+local force = ARGV[2] == '1'
+local applied = {}
+for i, key in ipairs(KEYS) do
+  local at = 3 + (i - 1) * 5
+  local field = 'o:' .. ARGV[at + 1]
+  local stored = redis.call('HGET', key, field)
+  if force or not stored or tonumber(stored) < tonumber(ARGV[at + 2]) then
+    if ARGV[at + 4] == '' then
+      redis.call('HSET', key, 'st', ARGV[at + 3], field, ARGV[at + 2])
+    else
+      redis.call('HSET', key, 'st', ARGV[at + 3], 'vec', ARGV[at + 4], 'asof', ARGV[at + 5], 'fsv', ARGV[3], field, ARGV[at + 2])
+    end
+    if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+    applied[i] = 1
+  else
+    applied[i] = 0
+  end
 end
-if tonumber(ARGV[7]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[7]) end
-return 1
+return applied
 `
 
-interface GuardedPipeline extends ChainableCommander {
-  churnGuardedWrite(key: string, partition: string, offset: string, state: string, vector: Buffer | string, asOf: string, version: string, ttl: string, force: string): GuardedPipeline
+// Per key its state and the offset of partition ARGV[1] applied to it, flat (false: none).
+const readStatesScript = `
+local field = 'o:' .. ARGV[1]
+local read = {}
+for i, key in ipairs(KEYS) do
+  local values = redis.call('HMGET', key, 'st', field)
+  read[2 * i - 1] = values[1]
+  read[2 * i] = values[2]
+end
+return read
+`
+
+interface StateCommands extends ChainableCommander {
+  churnWriteStates(...args: (string | number | Buffer)[]): StateCommands
+  churnReadStatesBuffer(...args: (string | number)[]): StateCommands
 }
 
-export function encodeVector(values: Float64Array): Buffer {
-  const buffer = Buffer.alloc(values.length * 8)
-  values.forEach((value, i) => buffer.writeDoubleLE(value, i * 8))
+export function encodeVector(values: ArrayLike<number>): Buffer {
+  const buffer = Buffer.allocUnsafe(values.length * 8)
+  for (let i = 0; i < values.length; i += 1) buffer.writeDoubleLE(values[i] ?? 0, i * 8)
   return buffer
 }
 
@@ -63,10 +95,10 @@ export function decodeVector(buffer: Buffer): Float64Array {
 }
 
 /**
- * The online feature store: one Redis hash per customer holding the aggregation state (`st`), the
- * materialised vector (`vec`, little-endian float64), its as-of time and feature-set version, and
- * the last applied offset per partition (`o:<partition>`). Reads of whole vectors are one round
- * trip, pipelined across customers.
+ * The online feature store: one Redis hash per customer holding the aggregation state (`st`, binary,
+ * see `encodeState`), the materialised vector (`vec`, little-endian float64), its as-of time and
+ * feature-set version, and the last applied offset per partition (`o:<partition>`). Reads of whole
+ * vectors are one round trip, pipelined across customers.
  */
 export class OnlineStore {
   readonly #redis: Redis
@@ -74,7 +106,8 @@ export class OnlineStore {
   readonly #ttl: number
 
   constructor(redis: Redis, options: OnlineStoreOptions = {}) {
-    if (!('churnGuardedWrite' in redis)) redis.defineCommand('churnGuardedWrite', { numberOfKeys: 1, lua: guardedWrite })
+    if (!('churnWriteStates' in redis)) redis.defineCommand('churnWriteStates', { lua: writeStatesScript })
+    if (!('churnReadStates' in redis)) redis.defineCommand('churnReadStates', { lua: readStatesScript, readOnly: true })
     this.#redis = redis
     this.#prefix = options.keyPrefix ?? 'churn:'
     this.#ttl = options.ttlSeconds ?? 400 * 86_400
@@ -85,21 +118,24 @@ export class OnlineStore {
     return `${this.#prefix}c:{${customerId}}`
   }
 
-  async readStates(customerIds: readonly string[], partition: number): Promise<Map<string, StoredCustomer>> {
-    const pipeline = this.#redis.pipeline()
-    for (const id of customerIds) pipeline.hmgetBuffer(this.key(id), 'st', `o:${partition}`, 'vec')
-    const results = (await pipeline.exec()) ?? []
-    const stored = new Map<string, StoredCustomer>()
-    customerIds.forEach((id, i) => {
-      const [error, value] = results[i] ?? [new Error('no reply'), null]
+  /** Each customer's encoded state and the last offset of `partition` applied to it, in one round trip. */
+  async readStates(customerIds: readonly string[], partition: number): Promise<StoredCustomer[]> {
+    if (customerIds.length === 0) return []
+    const pipeline = this.#redis.pipeline() as StateCommands
+    for (let from = 0; from < customerIds.length; from += customersPerCall) {
+      const keys = customerIds.slice(from, from + customersPerCall).map((id) => this.key(id))
+      pipeline.churnReadStatesBuffer(keys.length, ...keys, partition)
+    }
+    const stored: StoredCustomer[] = []
+    for (const [error, reply] of (await pipeline.exec()) ?? []) {
       if (error) throw error
-      const [state, offset, vector] = value as (Buffer | null)[]
-      stored.set(id, {
-        state: state === null || state === undefined ? undefined : (JSON.parse(state.toString()) as CustomerState),
-        offset: offset === null || offset === undefined ? -1 : Number(offset.toString()),
-        vector: vector ?? undefined,
-      })
-    })
+      const values = reply as (Buffer | null)[]
+      for (let i = 0; i < values.length; i += 2) {
+        const offset = values[i + 1]
+        stored.push({ state: values[i] ?? undefined, offset: offset === null || offset === undefined ? -1 : Number(offset.toString()) })
+      }
+    }
+    if (stored.length !== customerIds.length) throw new ChurnError(ErrorCodes.TRANSPORT, `Redis returned ${stored.length} states for ${customerIds.length} customers`, { canRetry: true })
     return stored
   }
 
@@ -109,25 +145,23 @@ export class OnlineStore {
    */
   async writeStates(writes: readonly StateWrite[], featureSetVersion: string, options: { force?: boolean } = {}): Promise<boolean[]> {
     if (writes.length === 0) return []
-    const pipeline = this.#redis.pipeline() as GuardedPipeline
-    for (const write of writes) {
-      pipeline.churnGuardedWrite(
-        this.key(write.customerId),
-        String(write.partition),
-        String(write.offset),
-        JSON.stringify(write.state),
-        write.vector === undefined ? '' : encodeVector(write.vector),
-        String(write.state.newest ?? 0),
-        featureSetVersion,
-        String(this.#ttl),
-        options.force === true ? '1' : '0',
-      )
+    const pipeline = this.#redis.pipeline() as StateCommands
+    for (let from = 0; from < writes.length; from += customersPerCall) {
+      const chunk = writes.slice(from, from + customersPerCall)
+      const args: (string | number | Buffer)[] = [chunk.length]
+      for (const write of chunk) args.push(this.key(write.customerId))
+      args.push(this.#ttl, options.force === true ? '1' : '0', featureSetVersion)
+      for (const write of chunk) {
+        args.push(write.partition, write.offset, encodeState(write.state), write.vector === undefined ? '' : encodeVector(write.vector), write.state.newest ?? 0)
+      }
+      pipeline.churnWriteStates(...args)
     }
-    const results = (await pipeline.exec()) ?? []
-    return results.map(([error, applied]) => {
+    const applied: boolean[] = []
+    for (const [error, reply] of (await pipeline.exec()) ?? []) {
       if (error) throw error
-      return applied === 1
-    })
+      for (const flag of reply as number[]) applied.push(flag === 1)
+    }
+    return applied
   }
 
   async readVector(customerId: string): Promise<OnlineVector | undefined> {

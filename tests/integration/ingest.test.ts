@@ -8,7 +8,7 @@ import { FeatureSet, type CustomerState } from '../../feature-store/feature-set.
 import { offlineFeatures } from '../../feature-store/offline/features.js'
 import { migrate } from '../../feature-store/offline/migrations.js'
 import { eventRow } from '../../feature-store/offline/rows.js'
-import { OnlineStore } from '../../feature-store/online/online-store.js'
+import { OnlineStore, type StateWrite } from '../../feature-store/online/online-store.js'
 import { CustomerEventCodec } from '../../schemas/customer-event-codec.js'
 import { customerStreamsArbitrary } from '../support/event-streams.js'
 import { consumeUntil, latestChangelogVectors, pollUntil, tempDir, testCatalog, testKafka, testRegistry, testRoleContext, uniqueName } from '../support/factories.js'
@@ -97,5 +97,83 @@ describe('ingest role', () => {
       })
     }
     expect(fromSql).toHaveLength(customers.length)
+  })
+
+  it('applies events in order whatever key their records carry', async () => {
+    // One partition, so the arrival order is the topic's order whatever the keys.
+    const single = await testCatalog(kafka, 1)
+    const featureSet = new FeatureSet(churnFeatures)
+    const [events = []] = fc.sample(customerStreamsArbitrary({ customers: 12, maxEvents: 30, start: Date.now() - 100 * 86_400_000 }), { numRuns: 1, seed: 23 })
+    // Customers take turns, so a batch mixes customers whose records are keyed right, wrong or not at all.
+    const queues = new Map<string, typeof events>()
+    for (const event of events) queues.set(event.customer_id, [...(queues.get(event.customer_id) ?? []), event])
+    const ordered: typeof events = []
+    while (ordered.length < events.length) for (const queue of queues.values()) { const next = queue.shift(); if (next !== undefined) ordered.push(next) }
+    const codec = new CustomerEventCodec(registry, single.customerEvents)
+    await codec.schemaId()
+    const keyOf = (customer: string, i: number): string | null => {
+      const n = Number(customer.slice(2))
+      if (n % 3 === 0) return customer
+      if (n % 3 === 1) return null
+      return i % 2 === 0 ? customer : `someone-else-${n}`
+    }
+    const producer = createIdempotentProducer(kafka)
+    await producer.connect()
+    await producer.send({ topic: single.customerEvents.name, acks: -1, messages: ordered.map((event, i) => ({ key: keyOf(event.customer_id, i), value: codec.encode(event), partition: 0 })) })
+    await producer.disconnect()
+
+    const keyPrefix = `${uniqueName('t')}:`
+    const context = testRoleContext(single)
+    const role = await startIngest(context, featureSet, { groupId: uniqueName('g.ingest'), keyPrefix })
+    try {
+      await pollUntil(() => counted(context), (n) => n >= ordered.length, 60_000)
+    } finally {
+      await role.close()
+    }
+    const expected = new Map<string, CustomerState>()
+    ordered.forEach((event, i) => {
+      const state = expected.get(event.customer_id) ?? featureSet.emptyState()
+      expected.set(event.customer_id, state)
+      featureSet.apply(state, eventRow(event, { topic: 't', partition: 0, offset: String(i) }), i)
+    })
+    const customers = [...expected.keys()]
+    const vectors = await new OnlineStore(await context.redis(), { keyPrefix }).readVectors(customers)
+    vectors.forEach((vector, i) => {
+      const state = expected.get(customers[i] ?? '')
+      expect(vector?.asOf).toBe(state?.newest)
+      expect(Array.from(vector?.values ?? [])).toEqual(Array.from(state === undefined ? [] : featureSet.materialize(state)))
+    })
+  })
+})
+
+describe('online store', () => {
+  it('writes a state once per offset, in calls of many customers, unless forced', async () => {
+    const featureSet = new FeatureSet(churnFeatures)
+    const context = testRoleContext(catalog)
+    const redis = await context.redis()
+    const keyPrefix = `${uniqueName('t')}:`
+    const store = new OnlineStore(redis, { keyPrefix, ttlSeconds: 3_600 })
+    const state = featureSet.emptyState()
+    featureSet.apply(state, { event_id: 'e', customer_id: 'c', event_time: Date.now() - 86_400_000, type: 'usage', sessions: 4, minutes: 20.5, data_mb: 9, src_topic: 't', src_partition: 1, src_offset: '41' }, 41)
+    const vector = featureSet.materialize(state)
+    // More customers than one script call takes.
+    const customers = Array.from({ length: 300 }, (_, i) => `c-${i}`)
+    const writes = (offset: number): StateWrite[] => customers.map((customerId) => ({ customerId, partition: 1, offset, state, vector }))
+    try {
+      expect(await store.readStates(customers, 1)).toEqual(customers.map(() => ({ state: undefined, offset: -1 })))
+      expect((await store.writeStates(writes(41), featureSet.version)).every(Boolean)).toBe(true)
+      expect((await store.writeStates(writes(41), featureSet.version)).some(Boolean)).toBe(false)
+      expect((await store.writeStates(writes(40), featureSet.version)).some(Boolean)).toBe(false)
+      expect((await store.writeStates(writes(41), featureSet.version, { force: true })).every(Boolean)).toBe(true)
+      const stored = await store.readStates(customers, 1)
+      expect(stored.map((entry) => entry.offset)).toEqual(customers.map(() => 41))
+      expect(stored.every((entry) => entry.state !== undefined && Array.from(featureSet.materialize(featureSet.decodeState(entry.state) ?? featureSet.emptyState())).join() === Array.from(vector).join())).toBe(true)
+      expect((await store.readStates(customers, 0)).every((entry) => entry.offset === -1)).toBe(true)
+      const [read] = await store.readVectors(['c-7'])
+      expect(read).toEqual({ customerId: 'c-7', featureSetVersion: featureSet.version, asOf: state.newest, values: vector })
+      expect(await redis.ttl(store.key('c-7'))).toBeGreaterThan(3_000)
+    } finally {
+      await redis.del(...customers.map((id) => store.key(id)))
+    }
   })
 })
