@@ -108,6 +108,8 @@ export const envSchema = z.object({
     .optional(),
   /** Churn rate of the base-rate fallback when no champion states its training rate. @default 0.1 */
   SCORER_BASE_RATE: z.coerce.number().gt(0).lt(1).optional(),
+  /** Reasons (exact TreeSHAP contributions) in each streamed score; 0 leaves them out, which makes scoring several times cheaper. @default 3 */
+  SCORER_TOP_REASONS: z.coerce.number().int().min(0).max(64).optional(),
   /** Use the declared business rules as the fallback level before the base rate. @default true */
   SCORER_RULES: booleanFlag.optional(),
 
@@ -120,6 +122,14 @@ export const envSchema = z.object({
   TRAINER_SAMPLE_EVERY_DAYS: z.coerce.number().int().min(1).max(365).optional(),
   /** Oldest observation, in days before the newest. @default 365 */
   TRAINER_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(3_650).optional(),
+  /** Days before the data end whose streamed feature vectors are a new model's drift reference. @default 28 */
+  TRAINER_REFERENCE_DAYS: z.coerce.number().int().min(1).max(365).optional(),
+  /** Where training runs: a worker thread, inline on the role's thread, or auto (a worker in the compiled build). @default auto */
+  TRAINER_THREAD: z.enum(['auto', 'worker', 'inline']).optional(),
+  /** A drift-triggered run trains on this many days of observations from the drift's start, once their labels have matured (well above 1.25 x the horizon). @default 90 */
+  TRAINER_POST_DRIFT_DAYS: z.coerce.number().int().min(1).max(365).optional(),
+  /** How often a run waiting for those data checks the offline store again, in ms. @default 30000 */
+  TRAINER_DATA_WAIT_CHECK_MS: z.coerce.number().int().min(100).optional(),
   /** Promotion gate: ROC-AUC floor on the holdout. @default 0.65 */
   TRAINER_GATE_MIN_ROC_AUC: z.coerce.number().min(0).max(1).optional(),
   /** Promotion gate: ROC-AUC the challenger must add over the champion on the same holdout. @default 0.005 */

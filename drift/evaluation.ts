@@ -4,7 +4,7 @@ import { chiSquareTest, jensenShannon, ksStatistic, psi, referenceProbabilities 
 import type { Breach, DriftReportRecord, FeatureDrift, FeatureReference, PerformanceEvaluation, WindowEvaluation } from './types.js'
 import type { ClosedWindow } from './windows.js'
 
-export type EvaluationOptions = Pick<DriftOptions, 'thresholds' | 'minRecords' | 'minScores' | 'minLabelled' | 'minPositives'>
+export type EvaluationOptions = Pick<DriftOptions, 'thresholds' | 'minRecords' | 'minScores' | 'minLabelled' | 'minPositives'> & Partial<Pick<DriftOptions, 'reportOnlyFeatures'>>
 
 function orNull(value: number): number | null {
   return Number.isNaN(value) ? null : value
@@ -20,7 +20,7 @@ function featureDrift(feature: FeatureReference, counts: readonly number[], reco
   const chiSquare = chi === undefined ? null : orNull(chi.statistic)
   const chiSquareP = chi === undefined ? null : orNull(chi.pValue)
   const breaches: Breach[] = []
-  if (records >= options.minRecords) {
+  if (records >= options.minRecords && options.reportOnlyFeatures?.includes(feature.name) !== true) {
     if (thresholds.psi !== null && index >= thresholds.psi) breaches.push({ statistic: 'psi', feature: feature.name, value: index, threshold: thresholds.psi })
     if (thresholds.ks !== null && ks !== null && ks >= thresholds.ks) breaches.push({ statistic: 'ks', feature: feature.name, value: ks, threshold: thresholds.ks })
     if (thresholds.chiSquareP !== null && chiSquareP !== null && chiSquareP <= thresholds.chiSquareP) {

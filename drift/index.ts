@@ -3,7 +3,7 @@ export { LabelTracker, type Cohort, type LabelOutcome, type LabelsSnapshot, type
 export { DriftMonitor, type CancellationInput, type DriftOutput, type DriftSnapshot } from './monitor.js'
 export { driftOptionsSchema, driftThresholdsSchema, parseDriftOptions, type DriftOptions, type DriftOptionsInput, type DriftThresholds } from './options.js'
 export { RetrainPolicy, evaluationTime, retrainRequestId, scheduleRequestId, type PolicyOutcome, type PolicySnapshot, type RetrainPolicyOptions } from './policy.js'
-export { CATEGORICAL_FEATURES, categoricalFeatureNames, driftReference, featureKind } from './reference.js'
+export { CATEGORICAL_FEATURES, CUMULATIVE_FEATURES, categoricalFeatureNames, cumulativeFeatureNames, driftReference, featureKind } from './reference.js'
 export {
   PSI_EPSILON,
   binIndex,

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { ChurnError, ErrorCodes } from '../core/errors.js'
-import { CATEGORICAL_FEATURES } from './reference.js'
+import { CATEGORICAL_FEATURES, CUMULATIVE_FEATURES } from './reference.js'
 
 const HOUR_MS = 3_600_000
 const DAY_MS = 24 * HOUR_MS
@@ -11,8 +11,11 @@ const threshold = z.number().positive().nullable()
 export const driftThresholdsSchema = z.strictObject({
   /** A feature drifted when its PSI is at least this. @default 0.2 */
   psi: threshold.default(0.2),
-  /** A numeric feature drifted when its (binned) KS statistic is at least this. @default 0.1 */
-  ks: threshold.default(0.1),
+  /**
+   * A numeric feature drifted when its (binned) KS statistic is at least this. At 0.1, windows of a few thousand vectors
+   * of a stationary business breached on shifts whose PSI was 0.05 (by convention no change at all). @default 0.15
+   */
+  ks: threshold.default(0.15),
   /**
    * A categorical feature drifted when its chi-square p-value is at most this. Off by default: with thousands of rows
    * a window, a shift of a point or two is already "significant", which says nothing about whether the model suffers.
@@ -53,6 +56,11 @@ export const driftOptionsSchema = z.strictObject({
   calibrationBins: z.number().int().min(2).max(1_000).default(10),
   /** Features compared as categories (PSI and chi-square instead of PSI and KS). @default flags and codes of the churn feature set */
   categoricalFeatures: z.array(z.string().min(1)).default([...CATEGORICAL_FEATURES]),
+  /**
+   * Features whose statistics are reported but never breach. @default the cumulative features of the churn feature set
+   * (tenure and lifetime sums), which drift as the customer base ages whatever else happens
+   */
+  reportOnlyFeatures: z.array(z.string().min(1)).default([...CUMULATIVE_FEATURES]),
   /** A feature not listed is also categorical when its reference has at most this many value bins. @default 2 */
   categoricalMaxBins: z.number().int().min(0).default(2),
   /** Feature vectors a window needs before its feature statistics can breach. @default 500 */

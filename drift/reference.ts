@@ -31,6 +31,20 @@ export function categoricalFeatureNames(declarations: readonly FeatureDeclaratio
     .map(({ name }) => name)
 }
 
+/**
+ * The features of a declared set that grow with each customer's age by construction: time since signup and lifetime
+ * sums. Their distribution moves as the customer base ages, so against a reference it drifts steadily whatever the
+ * customers do; their statistics are reported, but they do not breach by default.
+ */
+export function cumulativeFeatureNames(declarations: readonly FeatureDeclaration[]): string[] {
+  return declarations
+    .filter(({ aggregation }) => aggregation.kind === 'days_since_first' || ('window' in aggregation && aggregation.window === 'lifetime'))
+    .map(({ name }) => name)
+}
+
+/** Cumulative features of the churn feature set (the `reportOnlyFeatures` default). */
+export const CUMULATIVE_FEATURES: readonly string[] = cumulativeFeatureNames(churnFeatures)
+
 /** Categorical features of the churn feature set (the `categoricalFeatures` default). */
 export const CATEGORICAL_FEATURES: readonly string[] = categoricalFeatureNames(churnFeatures)
 

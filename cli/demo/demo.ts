@@ -68,6 +68,9 @@ export function demoSettings(base: Config): Config {
     TRAINER_HORIZON_DAYS: 14,
     TRAINER_SAMPLE_EVERY_DAYS: 3,
     TRAINER_LOOKBACK_DAYS: 120,
+    // A drift-triggered model trains on five weeks after the drift (90 days by default) to fit in minutes.
+    TRAINER_POST_DRIFT_DAYS: 35,
+    TRAINER_DATA_WAIT_CHECK_MS: 5_000,
     DRIFT_WINDOW_MS: 7 * dayMs,
     DRIFT_ALLOWED_LATENESS_MS: dayMs,
     DRIFT_CONSECUTIVE_WINDOWS: 2,

@@ -57,6 +57,8 @@ export function driftOptionsFromConfig(config: Config): DriftRoleOptionsInput {
   if (config.DRIFT_ALLOWED_LATENESS_MS !== undefined) drift.allowedLatenessMs = config.DRIFT_ALLOWED_LATENESS_MS
   if (config.DRIFT_CONSECUTIVE_WINDOWS !== undefined) drift.consecutiveWindows = config.DRIFT_CONSECUTIVE_WINDOWS
   if (config.DRIFT_COOLDOWN_MS !== undefined) drift.cooldownMs = config.DRIFT_COOLDOWN_MS
+  // Realised performance is comparable with the holdout's only over the horizon the model was trained for.
+  if (config.TRAINER_HORIZON_DAYS !== undefined) drift.labelHorizonMs = config.TRAINER_HORIZON_DAYS * 24 * HOUR_MS
   if (config.DRIFT_PSI_THRESHOLD !== undefined) drift.thresholds = { psi: config.DRIFT_PSI_THRESHOLD }
   if (config.DRIFT_SCHEDULE_HOURS !== undefined) drift.scheduleEveryMs = config.DRIFT_SCHEDULE_HOURS === 0 ? null : Math.round(config.DRIFT_SCHEDULE_HOURS * HOUR_MS)
   return {

@@ -134,6 +134,7 @@ export function scorerOptionsFromConfig(config: Config): ScorerOptionsInput {
     ...(config.SCORER_RISK_THRESHOLDS === undefined ? {} : { thresholds: parseRiskThresholds(config.SCORER_RISK_THRESHOLDS) }),
     ...(config.SCORER_BASE_RATE === undefined ? {} : { defaultBaseRate: config.SCORER_BASE_RATE }),
     ...(config.SCORER_RULES === undefined ? {} : { rules: config.SCORER_RULES }),
+    ...(config.SCORER_TOP_REASONS === undefined ? {} : { topReasons: config.SCORER_TOP_REASONS }),
   }
 }
 

@@ -20,6 +20,20 @@ export const trainerOptionsSchema = z.strictObject({
   sampleEveryDays: z.number().int().min(1).max(365).default(7),
   /** Oldest observation: this many days before the newest one. @default 365 */
   lookbackDays: z.number().int().min(1).max(3_650).default(365),
+  /**
+   * A drift or performance request's run trains on the data from the drift's start on (its evidence's first window),
+   * observed over this many days: it waits until the offline store reaches the drift's start + this + the horizon, when
+   * their labels have matured. The holdout takes the last fifth of them and the purge a horizon before it, so this must
+   * well exceed 1.25 x the horizon; the default leaves 42 days to train on with the default horizon. @default 90
+   */
+  postDriftDays: z.number().int().min(1).max(365).default(90),
+  /**
+   * The drift reference stored with a model: the feature vectors the stream emitted in this many days before the data
+   * end (the training rows when there are too few). @default 28
+   */
+  referenceDays: z.number().int().min(1).max(365).default(28),
+  /** How often a run waiting for post-drift data checks the offline store again. @default 30000 */
+  dataWaitCheckMs: z.number().int().min(100).default(30_000),
   /** No observation in the first days of the store's history (from its first event other than a signup), where windowed features lack their history. @default 30 */
   warmupDays: z.number().int().min(0).max(365).default(30),
   /** Attempts of a failing run (the cooldown is the backoff); after them its requests are committed as failed. @default 3 */
@@ -56,6 +70,10 @@ export function trainerOptionsFromConfig(config: Config): TrainerOptionsInput {
   if (config.TRAINER_HORIZON_DAYS !== undefined) options.horizonDays = config.TRAINER_HORIZON_DAYS
   if (config.TRAINER_SAMPLE_EVERY_DAYS !== undefined) options.sampleEveryDays = config.TRAINER_SAMPLE_EVERY_DAYS
   if (config.TRAINER_LOOKBACK_DAYS !== undefined) options.lookbackDays = config.TRAINER_LOOKBACK_DAYS
+  if (config.TRAINER_REFERENCE_DAYS !== undefined) options.referenceDays = config.TRAINER_REFERENCE_DAYS
+  if (config.TRAINER_THREAD !== undefined) options.thread = config.TRAINER_THREAD
+  if (config.TRAINER_POST_DRIFT_DAYS !== undefined) options.postDriftDays = config.TRAINER_POST_DRIFT_DAYS
+  if (config.TRAINER_DATA_WAIT_CHECK_MS !== undefined) options.dataWaitCheckMs = config.TRAINER_DATA_WAIT_CHECK_MS
   const gate: NonNullable<TrainerOptionsInput['gate']> = {}
   if (config.TRAINER_GATE_MIN_ROC_AUC !== undefined) gate.minRocAuc = config.TRAINER_GATE_MIN_ROC_AUC
   if (config.TRAINER_GATE_MIN_IMPROVEMENT !== undefined) gate.minImprovement = config.TRAINER_GATE_MIN_IMPROVEMENT

@@ -9,6 +9,8 @@ export interface RetrainRun {
   readonly asOf: number
   /** 1 for a first attempt. */
   readonly attempt: number
+  /** The newest drift start of its drift and performance requests: the run trains on data from there on. */
+  readonly driftFrom?: number
 }
 
 /**
@@ -24,6 +26,11 @@ export interface RunResult {
   readonly dataEnd?: number
   /** Run it again (with the requests that arrived meanwhile) after the cooldown, if attempts are left. */
   readonly retry?: boolean
+  /**
+   * The data the run needs are not in the store yet: it did not train, and is taken again, with the requests that
+   * arrived meanwhile, after this many milliseconds. Neither an attempt nor a run for the cooldown.
+   */
+  readonly waitMs?: number
 }
 
 export interface FinishOutcome {
@@ -47,9 +54,13 @@ interface Group {
   count: number
   asOf: number
   attempt: number
+  driftFrom: number | undefined
   /** First outstanding offset per partition: nothing from it on may be committed before the group is done. */
   firstOffsets: Map<number, bigint>
 }
+
+/** Served request ids remembered against redelivery. */
+const servedIdsKept = 10_000
 
 export interface CommitPosition {
   readonly partition: number
@@ -70,7 +81,11 @@ export class RetrainQueue {
   #running: { run: RetrainRun; group: Group } | undefined
   #pending: Group | undefined
   #lastEnd: number | undefined
+  /** A waiting run is not taken before this wall-clock time. */
+  #notBefore = Number.NEGATIVE_INFINITY
   #coveredUntil = Number.NEGATIVE_INFINITY
+  /** Ids of requests finished runs served, newest last (bounded): one delivered again after a rebalance is a duplicate. */
+  readonly #served = new Set<string>()
   readonly #consumed = new Map<number, bigint>()
   readonly #committed = new Map<number, bigint>()
 
@@ -95,9 +110,9 @@ export class RetrainQueue {
   offer(request: RetrainRequestInfo): OfferOutcome {
     this.#consume(request.partition, request.offset)
     if (request.eventTime <= this.#coveredUntil) return 'covered'
-    if (this.#running?.group.requests.some((listed) => listed.id === request.id) === true) return 'duplicate'
+    if (this.#running?.group.requests.some((listed) => listed.id === request.id) === true || this.#served.has(request.id)) return 'duplicate'
     if (this.#pending === undefined) {
-      this.#pending = { requests: [], count: 0, asOf: Number.NEGATIVE_INFINITY, attempt: 1, firstOffsets: new Map() }
+      this.#pending = { requests: [], count: 0, asOf: Number.NEGATIVE_INFINITY, attempt: 1, driftFrom: undefined, firstOffsets: new Map() }
       this.#add(this.#pending, request)
       return 'queued'
     }
@@ -114,7 +129,8 @@ export class RetrainQueue {
   /** Milliseconds until `take` returns a run: undefined when nothing is pending or a run is going on. */
   readyIn(now: number): number | undefined {
     if (this.#pending === undefined || this.#running !== undefined) return undefined
-    return this.#lastEnd === undefined ? 0 : Math.max(0, this.#lastEnd + this.#options.cooldownMs - now)
+    const cooledAt = this.#lastEnd === undefined ? Number.NEGATIVE_INFINITY : this.#lastEnd + this.#options.cooldownMs
+    return Math.max(0, cooledAt - now, this.#notBefore - now)
   }
 
   /** The pending run, now running, when none runs and the cooldown is over. */
@@ -122,7 +138,7 @@ export class RetrainQueue {
     if (this.readyIn(now) !== 0 || this.#pending === undefined) return undefined
     const group = this.#pending
     this.#pending = undefined
-    const run: RetrainRun = { requests: [...group.requests], count: group.count, asOf: group.asOf, attempt: group.attempt }
+    const run: RetrainRun = { requests: [...group.requests], count: group.count, asOf: group.asOf, attempt: group.attempt, ...(group.driftFrom === undefined ? {} : { driftFrom: group.driftFrom }) }
     this.#running = { run, group }
     return run
   }
@@ -131,6 +147,18 @@ export class RetrainQueue {
     const running = this.#running
     if (running?.run !== run) throw new Error('finish() of a run that is not running')
     this.#running = undefined
+    if (result.retry !== true && result.waitMs === undefined) {
+      for (const request of run.requests) this.#served.add(request.id)
+      for (const id of this.#served) {
+        if (this.#served.size <= servedIdsKept) break
+        this.#served.delete(id)
+      }
+    }
+    if (result.waitMs !== undefined) {
+      this.#notBefore = result.now + result.waitMs
+      this.#pending = this.#pending === undefined ? running.group : this.#merge(running.group, this.#pending, running.group.attempt)
+      return { retried: false, covered: 0 }
+    }
     this.#lastEnd = result.now
     if (result.dataEnd !== undefined) this.#coveredUntil = Math.max(this.#coveredUntil, result.dataEnd)
     const retried = result.retry === true && run.attempt < this.#options.maxAttempts
@@ -178,12 +206,13 @@ export class RetrainQueue {
     if (group.requests.length < this.#options.maxListed) group.requests.push(request)
     group.count += 1
     group.asOf = Math.max(group.asOf, request.eventTime)
+    if (request.driftFrom !== undefined) group.driftFrom = Math.max(group.driftFrom ?? Number.NEGATIVE_INFINITY, request.driftFrom)
     const offset = BigInt(request.offset)
     const first = group.firstOffsets.get(request.partition)
     if (first === undefined || offset < first) group.firstOffsets.set(request.partition, offset)
   }
 
-  #merge(older: Group, newer: Group): Group {
+  #merge(older: Group, newer: Group, attempt = 1): Group {
     const firstOffsets = new Map(older.firstOffsets)
     for (const [partition, offset] of newer.firstOffsets) {
       const first = firstOffsets.get(partition)
@@ -194,7 +223,8 @@ export class RetrainQueue {
       requests: [...older.requests, ...newer.requests.filter((request) => !ids.has(request.id))].slice(0, this.#options.maxListed),
       count: older.count + newer.count,
       asOf: Math.max(older.asOf, newer.asOf),
-      attempt: 1,
+      attempt,
+      driftFrom: older.driftFrom === undefined ? newer.driftFrom : newer.driftFrom === undefined ? older.driftFrom : Math.max(older.driftFrom, newer.driftFrom),
       firstOffsets,
     }
   }

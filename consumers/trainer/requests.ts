@@ -9,7 +9,14 @@ interface RetrainRequestRecord {
   requested_at: number
   reason: string
   model_version: string | null
+  evidence: { window_start: number }[]
   event_time: number
+}
+
+/** Where a drift or performance request's evidence begins; other requests carry none. */
+function driftFrom(record: RetrainRequestRecord): number | undefined {
+  if ((record.reason !== 'drift' && record.reason !== 'performance') || record.evidence.length === 0) return undefined
+  return Math.min(...record.evidence.map((entry) => entry.window_start))
 }
 
 export interface DecodedRequests {
@@ -44,7 +51,10 @@ export async function decodeRequests(codec: AvroCodec, batch: Batch, stage: stri
       deadLetter(message, decodeFailures.INVALID_CONTENT, invalid)
       continue
     }
-    entries.push({ request: { id: record.request_id, reason: record.reason, eventTime: record.event_time, partition: batch.partition, offset: message.offset } })
+    const from = driftFrom(record)
+    entries.push({
+      request: { id: record.request_id, reason: record.reason, eventTime: record.event_time, ...(from === undefined ? {} : { driftFrom: from }), partition: batch.partition, offset: message.offset },
+    })
   }
   return { entries }
 }

@@ -6,7 +6,7 @@ import { deadLetterHeaders, headerText } from '../../core/dead-letter.js'
 import { ChurnError, ErrorCodes, errorMessage } from '../../core/errors.js'
 import { createIdempotentProducer } from '../../core/kafka.js'
 import type { Logger } from '../../core/logger.js'
-import type { FeatureSet } from '../../feature-store/feature-set.js'
+import { DAY_MS, type FeatureSet } from '../../feature-store/feature-set.js'
 import { migrate } from '../../feature-store/offline/migrations.js'
 import { loadSchema } from '../../schemas/avro.js'
 import type { TopicCatalog } from '../../schemas/catalog.js'
@@ -19,7 +19,7 @@ import { parseTrainerOptions, trainerOptionsFromConfig, type TrainerOptions, typ
 import { RetrainQueue, type RetrainRun } from './request-queue.js'
 import { decodeRequests } from './requests.js'
 import { loadTrainingData, type LoadedTrainingData } from './training-data.js'
-import type { RunOutcome, TrainerState } from './types.js'
+import type { RetrainRequestInfo, RunOutcome, TrainerState } from './types.js'
 
 export const trainerRoleName = 'trainer'
 const actor = 'trainer'
@@ -193,7 +193,7 @@ export class Trainer implements RunningRole {
         this.#logger.warn({ partition: batch.partition, offset: entry.offset, reason: entry.reason }, 'retrain request dead-lettered')
         continue
       }
-      const { request } = entry
+      const request = this.#matured(entry.request)
       const outcome = this.#queue.offer(request)
       this.#metrics.requestsConsumed.inc()
       if (outcome !== 'queued') this.#metrics.requestsCoalesced.inc()
@@ -208,6 +208,16 @@ export class Trainer implements RunningRole {
     await payload.heartbeat()
     this.#wake?.()
     await this.#commit()
+  }
+
+  /**
+   * A drift or performance request is raised when the drift is seen, but a model of the drifted customers needs their
+   * labels: its event time moves on to when `postDriftDays` of them have matured after the drift's start.
+   */
+  #matured(request: RetrainRequestInfo): RetrainRequestInfo {
+    if (request.driftFrom === undefined) return request
+    const matured = request.driftFrom + (this.#options.postDriftDays + this.#options.horizonDays) * DAY_MS
+    return matured <= request.eventTime ? request : { ...request, eventTime: matured }
   }
 
   async #runLoop(): Promise<void> {
@@ -251,7 +261,18 @@ export class Trainer implements RunningRole {
     let outcome: RunOutcome
     let loaded: LoadedTrainingData | undefined
     try {
-      loaded = await loadTrainingData(this.#deps.client, this.#deps.featureSet, this.#options, run.asOf)
+      const window = { asOf: run.asOf, ...(run.driftFrom === undefined ? {} : { from: run.driftFrom }) }
+      const result = await loadTrainingData(this.#deps.client, this.#deps.featureSet, this.#options, window)
+      if ('pending' in result) {
+        const finished = this.#queue.finish(run, { now: Date.now(), waitMs: this.#options.dataWaitCheckMs })
+        this.#metrics.pendingRequests.set(this.#queue.pendingCount)
+        log.info(
+          { driftFrom: iso(window.from ?? 0), needed: iso(result.needed), reached: iso(result.reached), checkAgainInMs: this.#options.dataWaitCheckMs, pending: this.#queue.pendingCount, retried: finished.retried },
+          'waiting for the labels of the drifted data: the offline store does not reach them yet',
+        )
+        return 'waiting'
+      }
+      loaded = result
       signal.throwIfAborted()
       const positives = loaded.data.y.reduce((sum, label) => sum + label, 0)
       log.info({ rows: loaded.observations.count, positives, from: iso(loaded.observations.from), to: iso(loaded.observations.to), dataEnd: iso(loaded.dataEnd), dataHash: loaded.dataHash }, 'training set built')

@@ -46,11 +46,12 @@ describe('drift role options', () => {
       DRIFT_PSI_THRESHOLD: '0.3',
       DRIFT_SCHEDULE_HOURS: '1.5',
       DRIFT_MAX_BYTES_PER_PARTITION: '4096',
+      TRAINER_HORIZON_DAYS: '14',
     })
     const options = parseDriftRoleOptions(driftOptionsFromConfig(config))
     expect(options).toMatchObject({ groupId: 'p.churn-drift', sessionTimeoutMs: 6_000, maxBytesPerPartition: 4_096 })
-    expect(options.drift).toMatchObject({ windowMs: HOUR, allowedLatenessMs: 60_000, consecutiveWindows: 2, cooldownMs: 6 * HOUR, scheduleEveryMs: 1.5 * HOUR })
-    expect(options.drift.thresholds).toMatchObject({ psi: 0.3, ks: 0.1 })
+    expect(options.drift).toMatchObject({ windowMs: HOUR, allowedLatenessMs: 60_000, consecutiveWindows: 2, cooldownMs: 6 * HOUR, scheduleEveryMs: 1.5 * HOUR, labelHorizonMs: 14 * 24 * HOUR })
+    expect(options.drift.thresholds).toMatchObject({ psi: 0.3, ks: 0.15 })
 
     const defaults = parseDriftRoleOptions(driftOptionsFromConfig(parseConfig({ DRIFT_SCHEDULE_HOURS: '0' })))
     expect(defaults.drift).toMatchObject({ windowMs: 24 * HOUR, allowedLatenessMs: HOUR, scheduleEveryMs: null })

@@ -6,9 +6,9 @@ import { parseRiskThresholds, riskBand } from '../../scoring/risk.js'
 describe('scorer options', () => {
   it('come from SCORER_* variables, defaults otherwise', () => {
     const defaults = scorerOptionsSchema.parse(scorerOptionsFromConfig(parseConfig({ TOPIC_PREFIX: 'dev.' })))
-    expect(defaults).toMatchObject({ groupId: 'dev.churn-scorer', epsilon: 0, rules: true, defaultBaseRate: 0.1, thresholds: { medium: 0.15, high: 0.35, critical: 0.6 } })
-    const set = scorerOptionsSchema.parse(scorerOptionsFromConfig(parseConfig({ SCORER_EPSILON: '0.02', SCORER_RISK_THRESHOLDS: '0.1, 0.3, 0.5', SCORER_BASE_RATE: '0.05', SCORER_RULES: 'false' })))
-    expect(set).toMatchObject({ epsilon: 0.02, rules: false, defaultBaseRate: 0.05, thresholds: { medium: 0.1, high: 0.3, critical: 0.5 } })
+    expect(defaults).toMatchObject({ groupId: 'dev.churn-scorer', epsilon: 0, topReasons: 3, rules: true, defaultBaseRate: 0.1, thresholds: { medium: 0.15, high: 0.35, critical: 0.6 } })
+    const set = scorerOptionsSchema.parse(scorerOptionsFromConfig(parseConfig({ SCORER_EPSILON: '0.02', SCORER_RISK_THRESHOLDS: '0.1, 0.3, 0.5', SCORER_BASE_RATE: '0.05', SCORER_RULES: 'false', SCORER_TOP_REASONS: '0' })))
+    expect(set).toMatchObject({ epsilon: 0.02, topReasons: 0, rules: false, defaultBaseRate: 0.05, thresholds: { medium: 0.1, high: 0.3, critical: 0.5 } })
   })
 
   it('name a bad variable', () => {

@@ -71,6 +71,16 @@ describe('retrain request queue', () => {
     expect(q.take(1)).toMatchObject({ count: 1, asOf: t0 + 20 * day })
   })
 
+  it('takes a request delivered again after its run finished (a rebalance before the commit) for a duplicate', () => {
+    const q = queue(0)
+    q.offer(request('a', t0 + 30 * day))
+    const run = q.take(0)
+    if (run === undefined) throw new Error('no run')
+    q.finish(run, { now: 1, dataEnd: t0 + 29 * day })
+    expect(q.offer(request('a', t0 + 30 * day))).toBe('duplicate')
+    expect(q.take(2)).toBeUndefined()
+  })
+
   it('retries a failed run after the cooldown, at most maxAttempts times, and a new request gives fresh attempts', () => {
     const q = queue(1_000, 2)
     q.offer(request('a', t0))
@@ -117,6 +127,26 @@ describe('retrain request queue', () => {
     expect(q.committable()).toEqual([])
     q.finish(second, { now: 0, dataEnd: t0 + day })
     expect(q.committable()).toEqual([{ partition: 0, offset: '4' }])
+  })
+
+  it('takes a run that waits for data again after the wait, with its attempt, the newest drift start and the requests since, and no cooldown', () => {
+    const q = queue(600_000, 2)
+    q.offer({ ...request('a', t0 + 40 * day), driftFrom: t0 })
+    q.offer(request('m', t0 + 10 * day))
+    const first = q.take(0)
+    expect(first).toMatchObject({ count: 2, asOf: t0 + 40 * day, driftFrom: t0, attempt: 1 })
+    if (first === undefined) throw new Error('no run')
+    q.offer({ ...request('b', t0 + 50 * day), driftFrom: t0 + 7 * day })
+    expect(q.finish(first, { now: 1_000, waitMs: 5_000 })).toEqual({ retried: false, covered: 0 })
+    // Not a run: neither the 10-minute cooldown nor coverage of its data applies, only the wait.
+    expect(q.coveredUntil).toBe(Number.NEGATIVE_INFINITY)
+    expect(q.readyIn(2_000)).toBe(4_000)
+    expect(q.take(5_999)).toBeUndefined()
+    const again = q.take(6_000)
+    expect(again).toMatchObject({ count: 3, asOf: t0 + 50 * day, driftFrom: t0 + 7 * day, attempt: 1 })
+    expect(again?.requests.map((r) => r.id)).toEqual(['a', 'm', 'b'])
+    // Nothing past a waiting run's first request may be committed.
+    expect(q.committable()).toEqual([{ partition: 0, offset: '0' }])
   })
 
   it('lists a bounded number of requests per run and counts them all', () => {

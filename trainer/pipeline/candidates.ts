@@ -83,6 +83,7 @@ function fit(trained: () => Fitted, context: FitContext): TrainedCandidate {
     featureNames: context.data.featureNames,
     featureSetVersion: context.data.featureSetVersion,
     training: context.train,
+    ...(context.data.reference === undefined ? {} : { reference: context.data.reference }),
     params: model.params,
     // Nothing timing-dependent: the same data, parameters and code give the same artifact, byte for byte.
     metrics: { ...metrics, train_rows: context.trainRows, ...model.extra },

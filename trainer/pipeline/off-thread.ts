@@ -17,11 +17,12 @@ export type WorkerReply = { ok: true; report: CandidateReport } | { ok: false; m
 /**
  * `worker`: a worker thread (the calling thread stays free for heartbeats, other roles and /metrics);
  * `inline`: the calling thread; `auto`: a worker when the compiled build runs, inline from TypeScript sources
- * (under vitest), where a worker thread could not load the sources.
+ * (under vitest), where a worker thread could not load the sources; asked for there, `worker` runs the compiled build's.
  */
 export type TrainingThread = 'auto' | 'worker' | 'inline'
 
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
+/** From TypeScript sources, a worker runs the compiled build's worker (`npm run build`), which Node can load. */
+const workerUrl = new URL(import.meta.url.endsWith('.ts') ? '../../dist/trainer/pipeline/worker.js' : './worker.js', import.meta.url)
 
 /** Whether `auto` picks a worker thread here. */
 export const workerAvailable = !import.meta.url.endsWith('.ts')

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { projectRoot } from '../../core/config.js'
-import type { BinaryDataset } from '../dataset/types.js'
+import type { BinaryDataset, Matrix } from '../dataset/types.js'
 import type { GbdtModel } from '../gbdt/model.js'
 import type { LogisticModel } from '../logistic/logistic.js'
 import { gbdtToOnnx } from '../onnx/export-gbdt.js'
@@ -17,6 +17,8 @@ export interface ModelLineage {
   readonly featureSetVersion: string
   /** The rows the model was fitted on: their hash and per-feature reference distributions (for drift) go into the artifact. */
   readonly training: BinaryDataset
+  /** Rows whose per-feature distributions drift is measured against. @default the training rows */
+  readonly reference?: Matrix
   readonly params: Readonly<Record<string, unknown>>
   readonly metrics: Readonly<Record<string, number>>
   /** Event time (ms) the training data spans. */
@@ -46,7 +48,7 @@ export function prepareRegistration(trained: TrainedModel, lineage: ModelLineage
     dataHash,
     params: lineage.params,
     metrics: lineage.metrics,
-    referenceDistributions: referenceDistributions(lineage.training.x, lineage.featureNames),
+    referenceDistributions: referenceDistributions(lineage.reference ?? lineage.training.x, lineage.featureNames),
   }
   const artifact = trained.modelType === 'gbdt' ? gbdtToOnnx(trained.model, metadata) : logisticToOnnx(trained.model, metadata)
   return {

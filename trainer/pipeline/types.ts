@@ -12,6 +12,11 @@ export interface TrainingData {
   readonly asOf: Float64Array
   /** The label is "cancelled within this many days after the as-of time". */
   readonly horizonDays: number
+  /**
+   * Feature vectors as the stream emitted them over the data's last weeks: the reference distributions drift
+   * monitoring compares live vectors with. Absent, the training rows serve (sampled differently from the stream).
+   */
+  readonly reference?: Matrix
 }
 
 /** The registry's current champion: its version and ONNX bytes. */

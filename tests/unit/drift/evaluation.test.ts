@@ -6,6 +6,7 @@ import {
   evaluatePerformance,
   evaluateWindow,
   featureKind,
+  parseDriftOptions,
   performanceReport,
   windowReport,
   type ClosedWindow,
@@ -113,6 +114,15 @@ describe('window evaluation', () => {
     const needsTwo = evaluateWindow(closedWindow(testReference(), shifted, 50), undefined, testOptions({ thresholds: { minDriftedFeatures: 2 } }))
     expect(needsTwo?.features[0]?.drifted).toBe(true)
     expect(needsTwo?.breaches).toEqual([])
+  })
+
+  it('reports the statistics of report-only features, by default the cumulative ones, without breaching on them', () => {
+    expect(parseDriftOptions({}).reportOnlyFeatures).toEqual(['tenure_days', 'total_paid'])
+    const shifted = (i: number): number[] => [35 + (i % 10), referenceLikeValues(i)[1] ?? 0, referenceLikeValues(i)[2] ?? 0]
+    const evaluation = evaluateWindow(closedWindow(testReference(), shifted, 200), undefined, testOptions({ reportOnlyFeatures: ['tenure_days'] }))
+    expect(evaluation?.features[0]?.psi).toBeGreaterThan(1)
+    expect(evaluation?.features[0]?.drifted).toBe(false)
+    expect(evaluation?.breaches).toEqual([])
   })
 
   it('tests categorical features by chi-square when a p-value threshold is set', () => {
