@@ -24,7 +24,7 @@ export interface RunOptions {
 }
 
 /** Starts roles in this process and returns once they run; SIGTERM/SIGINT stop them in order. */
-export async function runRoles(options: RunOptions): Promise<{ lifecycle: Lifecycle; running: RunningRole[]; context: RoleContext; metrics: Registry }> {
+export async function runRoles(options: RunOptions): Promise<{ lifecycle: Lifecycle; running: RunningRole[]; context: RoleContext; metrics: Registry; metricsUrl: string }> {
   const settings = options.settings ?? config()
   const unknown = options.roles.filter((name) => !roleNames().includes(name))
   if (unknown.length > 0) throw new ChurnError(ErrorCodes.CONFIG_INVALID, `unknown role(s) ${unknown.join(', ')}; known: ${roleNames().join(', ')}`)
@@ -52,7 +52,7 @@ export async function runRoles(options: RunOptions): Promise<{ lifecycle: Lifecy
   }
   lifecycle.markRunning()
   logger.info({ roles: selected.map((role) => role.name), metrics: server.url }, 'running')
-  return { lifecycle, running, context, metrics }
+  return { lifecycle, running, context, metrics, metricsUrl: server.url }
 }
 
 export function registerRunCommand(program: Command): void {

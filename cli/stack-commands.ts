@@ -2,6 +2,8 @@ import type { Command } from 'commander'
 import { config } from '../core/config.js'
 import { Stack } from '../stack/stack.js'
 import type { ServiceStatus } from '../stack/service.js'
+import { commandContext } from './context.js'
+import { formatPipelineStatus, readPipelineStatus } from './pipeline-status.js'
 
 export function formatStatus(rows: ServiceStatus[]): string {
   const header = ['SERVICE', 'ADDRESS', 'STATE', 'PID', 'LOG']
@@ -33,10 +35,17 @@ export function registerStackCommands(program: Command): void {
 
   stack
     .command('status')
-    .description('each service, its address and health')
+    .description('each service, its address and health; the lag of each consumer group and the champion')
     .action(async () => {
       const rows = await new Stack(config()).status()
       console.log(formatStatus(rows))
       if (rows.some((row) => row.state !== 'healthy' && row.state !== 'external')) process.exitCode = 3
+      const kafka = rows.find((row) => row.name === 'kafka')
+      if (kafka !== undefined && kafka.state !== 'healthy' && kafka.state !== 'external') {
+        console.log(`consumer lag and champion: unavailable (kafka is ${kafka.state})`)
+        return
+      }
+      console.log('')
+      console.log(formatPipelineStatus(await readPipelineStatus(commandContext('churn-stack-status'))))
     })
 }

@@ -12,8 +12,11 @@ import {
   type TopicMessages,
   type Transaction,
 } from 'kafkajs'
+import type { Registry } from 'prom-client'
 import type { Logger } from './logger.js'
+import { ConsumerLagGauge } from './consumer-lag.js'
 import { ChurnError, ErrorCodes, errorMessage } from './errors.js'
+import { RecordCounts } from './record-counts.js'
 
 export interface KafkaClientOptions {
   brokers: string[]
@@ -116,6 +119,13 @@ export interface TransactionalPipelineOptions {
   onCommitted?: (info: { topic: string; partition: number; records: number; produced: number }) => void
   /** Called when a batch's transaction was aborted (the batch is consumed again). */
   onAborted?: (info: { topic: string; partition: number; error: unknown }) => void
+  /**
+   * Where the pipeline reports as `role`: `churn_records_consumed_total`, `churn_records_produced_total` and
+   * `churn_records_dead_lettered_total` of committed transactions, and the group's `churn_consumer_lag_records`
+   * for the partitions this instance is assigned (read every `lagIntervalMs`, @default 5000).
+   * Unset, the pipeline reports nothing.
+   */
+  metrics?: { registry: Registry; role: string; lagIntervalMs?: number }
 }
 
 /** What a batch produces, and what must be done before its transaction commits. */
@@ -188,6 +198,10 @@ export class TransactionalPipeline {
   readonly #producers = new Map<string, TransactionalProducer>()
   /** Producers of revoked partitions still disconnecting. */
   readonly #retiring = new Set<Promise<void>>()
+  /** Commits past batches of only transaction markers, by `topic|partition`; that partition's next batch waits for them. */
+  readonly #markerCommits = new Map<string, Promise<void>>()
+  readonly #counts: RecordCounts | undefined
+  readonly #lag: ConsumerLagGauge | undefined
   #state: PipelineState = 'idle'
   #closing: Promise<void> | undefined
 
@@ -205,6 +219,12 @@ export class TransactionalPipeline {
       rebalanceTimeout: Math.max(10_000, 2 * (options.sessionTimeout ?? 30_000)),
       allowAutoTopicCreation: false,
     })
+    if (options.metrics !== undefined) {
+      const { registry, role, lagIntervalMs } = options.metrics
+      this.#counts = new RecordCounts(registry, role)
+      this.#lag = new ConsumerLagGauge({ kafka: options.kafka, consumer: this.#consumer, groupId: options.groupId, registry, logger: options.logger, ...(lagIntervalMs === undefined ? {} : { intervalMs: lagIntervalMs }) })
+    }
+    this.#commitPastMarkers()
     if (options.producerScope === 'partition') {
       // Batches are all finished before KafkaJS rejoins, so revoked partitions' producers are idle here.
       this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -218,6 +238,28 @@ export class TransactionalPipeline {
     } else {
       this.#producers.set('', new TransactionalProducer(options.kafka, options.logger, options.transactionalId))
     }
+  }
+
+  /**
+   * KafkaJS resolves a fetched batch of only transaction markers (or aborted records) without calling eachBatch,
+   * and with autoCommit off nothing commits past it: on a transactional input the group would stay behind the last
+   * marker (and the records of a transaction aborted last) for good, and its lag would never read 0.
+   */
+  #commitPastMarkers(): void {
+    this.#consumer.on(this.#consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0 || this.#state !== 'running') return
+      const { topic, partition, lastOffset } = payload
+      const key = `${topic}|${partition}`
+      const commit = (this.#markerCommits.get(key) ?? Promise.resolve())
+        .then(() => this.#consumer.commitOffsets([{ topic, partition, offset: nextOffset(lastOffset) }]))
+        .catch((error: unknown) => {
+          this.#options.logger.debug({ err: error, topic, partition }, 'committing past transaction markers failed; a later batch commits past them')
+        })
+      this.#markerCommits.set(key, commit)
+      void commit.finally(() => {
+        if (this.#markerCommits.get(key) === commit) this.#markerCommits.delete(key)
+      })
+    })
   }
 
   #retire(producer: TransactionalProducer): void {
@@ -255,6 +297,8 @@ export class TransactionalPipeline {
       eachBatch: async (payload) => {
         const { batch } = payload
         if (!payload.isRunning() || payload.isStale() || batch.isEmpty()) return
+        // A commit past markers must not land after (and so behind) this batch's transaction.
+        await this.#markerCommits.get(`${batch.topic}|${batch.partition}`)
         await this.#processBatch(batch)
         payload.resolveOffset(batch.lastOffset())
         await payload.heartbeat()
@@ -297,6 +341,7 @@ export class TransactionalPipeline {
         cause: error,
       })
     }
+    this.#counts?.committed(batch.topic, batch.messages.length, output)
     onCommitted?.({
       topic: batch.topic,
       partition: batch.partition,
@@ -311,7 +356,9 @@ export class TransactionalPipeline {
       const errors: unknown[] = []
       const steps = [
         () => this.#consumer.stop(),
+        () => Promise.all(this.#markerCommits.values()),
         () => this.#consumer.disconnect(),
+        () => this.#lag?.close() ?? Promise.resolve(),
         ...[...this.#producers.values()].map((producer) => () => producer.close()),
         () => Promise.all(this.#retiring),
       ]

@@ -7,6 +7,9 @@ export function createMetricsRegistry(labels: Record<string, string> = {}): Regi
   const registry = new Registry()
   registry.setDefaultLabels(labels)
   collectDefaultMetrics({ register: registry, prefix: 'churn_' })
+  // prom-client also exports the sums of these labelled gauges as gauges named `..._total`, a suffix Prometheus
+  // keeps for counters (`promtool check metrics` refuses them); sum(churn_nodejs_active_handles) says the same.
+  for (const gauge of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`churn_nodejs_active_${gauge}_total`)
   return registry
 }
 

@@ -1,7 +1,10 @@
-import type { Consumer, KafkaMessage } from 'kafkajs'
-import { errorMessage } from '../core/errors.js'
+import { randomUUID } from 'node:crypto'
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs'
+import { ChurnError, ErrorCodes, errorMessage } from '../core/errors.js'
 import type { RoleContext } from '../consumers/runtime/context.js'
 import { loadSchema } from '../schemas/avro.js'
+import type { TopicCatalog } from '../schemas/catalog.js'
 import { AvroCodec } from '../schemas/codec.js'
 
 /** Where the registry's aliases point, as the newest model event says. */
@@ -33,6 +36,74 @@ function registryState(state: NonNullable<ModelEventRecord['state']>, at: number
   if (state.challenger !== null) out.challenger = state.challenger
   if (state.baseline !== null) out.baseline = state.baseline
   return out
+}
+
+/** The state after `event`: the event's, unless it carries none or is older than `current`'s. */
+function stateAfter(current: RegistryState | undefined, event: ModelEventRecord): RegistryState | undefined {
+  if (event.state === null) return current // written before events carried the alias state
+  if (current !== undefined && event.at < current.at) return current
+  return registryState(event.state, event.at)
+}
+
+/**
+ * The registry's state as `churn.model.events` says it now, read once from the beginning to the end of the topic
+ * (the artifacts are not read); undefined when the topic does not exist or no event carries a state. For tools
+ * that look once: roles follow the log with `ModelLog`.
+ */
+export async function readRegistryState(options: { kafka: Kafka; registry: SchemaRegistry; catalog: TopicCatalog; timeoutMs?: number }): Promise<RegistryState | undefined> {
+  const { kafka, catalog } = options
+  const topic = catalog.modelEvents.name
+  const codec = new AvroCodec(options.registry, loadSchema('modelEvent'), `${topic}-value`)
+  const groupId = `${catalog.prefix}churn-registry-state-${randomUUID().slice(0, 8)}`
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return undefined
+    const remaining = new Map<number, bigint>()
+    for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
+      if (BigInt(high) > BigInt(low)) remaining.set(partition, BigInt(high))
+    }
+    if (remaining.size === 0) return undefined
+    let state: RegistryState | undefined
+    let unreadable: string | undefined
+    let reached: () => void = () => undefined
+    const done = new Promise<void>((resolve) => { reached = resolve })
+    const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false })
+    // Emitted for every fetched batch, also one of only commit markers, which eachBatch never sees.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const high = remaining.get(payload.partition)
+      if (high !== undefined && BigInt(payload.lastOffset) + 1n >= high) remaining.delete(payload.partition)
+      if (remaining.size === 0) reached()
+    })
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await consumer.connect()
+      await consumer.subscribe({ topic, fromBeginning: true })
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          for (const message of batch.messages) {
+            const outcome = await codec.decode(message.value)
+            if (outcome.ok) state = stateAfter(state, outcome.value as ModelEventRecord)
+            else unreadable = outcome.message
+          }
+        },
+      })
+      const timeoutMs = options.timeoutMs ?? 10_000
+      const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => { resolve('timeout') }, timeoutMs) })
+      if ((await Promise.race([done, timedOut])) === 'timeout') throw new ChurnError(ErrorCodes.TIMEOUT, `${topic} not read to its end within ${timeoutMs} ms`, { canRetry: true })
+    } finally {
+      clearTimeout(timer)
+      await consumer.disconnect()
+    }
+    // "No champion" must not be said of a log that could not be read (the schema registry is down, say).
+    if (state === undefined && unreadable !== undefined) throw new ChurnError(ErrorCodes.VALIDATION, `${topic}: ${unreadable}`)
+    return state
+  } finally {
+    // The reader committed nothing; its group is gone at once rather than after the broker's retention.
+    await admin.deleteGroups([groupId]).catch(() => undefined)
+    await admin.disconnect()
+  }
 }
 
 /**
@@ -138,9 +209,9 @@ export class ModelLog {
     }
     if (isEvent) {
       const event = outcome.value as ModelEventRecord
-      if (event.state === null) return // written before events carried the alias state
-      if (this.#state !== undefined && event.at < this.#state.at) return
-      this.#state = registryState(event.state, event.at)
+      const next = stateAfter(this.#state, event)
+      if (next === this.#state) return
+      this.#state = next
       if (event.transition === 'rejected') this.#bytes.delete(event.version)
     } else {
       const artifact = outcome.value as ModelArtifactRecord

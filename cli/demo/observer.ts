@@ -1,5 +1,6 @@
 import type { Admin, Consumer } from 'kafkajs'
 import type { Registry } from 'prom-client'
+import { consumerGroupsLag } from '../../core/consumer-lag.js'
 import type { RoleContext } from '../../consumers/runtime/context.js'
 import { loadSchema } from '../../schemas/avro.js'
 import { AvroCodec } from '../../schemas/codec.js'
@@ -157,25 +158,11 @@ export class DemoObserver {
   /** Records behind the newest offset, per consumer group of the demo. */
   async lag(): Promise<Map<string, number>> {
     const { catalog } = this.#context
-    const lags = new Map<string, number>()
     const roleGroups = new Set(['churn-ingest', 'churn-offline-sink', 'churn-scorer', 'churn-drift', 'churn-trainer'].map((name) => `${catalog.prefix}${name}`))
     const groups = (await this.#admin.listGroups()).groups.map((g) => g.groupId).filter((id) => roleGroups.has(id))
-    const highs = new Map<string, Map<number, bigint>>()
-    for (const group of groups) {
-      let total = 0n
-      for (const { topic, partitions } of await this.#admin.fetchOffsets({ groupId: group })) {
-        let high = highs.get(topic)
-        if (high === undefined) {
-          high = new Map((await this.#admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]))
-          highs.set(topic, high)
-        }
-        for (const { partition, offset } of partitions) {
-          const committed = BigInt(offset) < 0n ? 0n : BigInt(offset)
-          const behind = (high.get(partition) ?? committed) - committed
-          if (behind > 0n) total += behind
-        }
-      }
-      lags.set(group.slice(catalog.prefix.length), Number(total))
+    const lags = new Map<string, number>()
+    for (const [group, partitions] of await consumerGroupsLag(this.#admin, groups)) {
+      lags.set(group.slice(catalog.prefix.length), partitions.reduce((sum, { lag }) => sum + lag, 0))
     }
     return lags
   }

@@ -125,6 +125,7 @@ export class DriftRole implements RunningRole {
         transactionalId: this.#transactionalId,
         topics: this.#decoders.topics,
         maxBytesPerPartition: this.#options.maxBytesPerPartition,
+        metrics: { registry: this.#context.metrics, role: driftRoleName },
         sessionTimeout: this.#options.sessionTimeoutMs,
         transform: (batch) => this.#transform(batch),
         onCommitted: () => { this.#onCommitted() },

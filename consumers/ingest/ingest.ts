@@ -2,6 +2,7 @@ import type { Batch, KafkaMessage, Message } from 'kafkajs'
 import { Counter, Histogram } from 'prom-client'
 import { deadLetterMessage } from '../../core/dead-letter.js'
 import { TransactionalPipeline, type BatchOutput } from '../../core/kafka.js'
+import { metricsOnce } from '../../core/metrics.js'
 import type { CustomerState, FeatureSet } from '../../feature-store/feature-set.js'
 import { eventRow } from '../../feature-store/offline/rows.js'
 import { OnlineStore, type StateWrite, type StoredCustomer } from '../../feature-store/online/online-store.js'
@@ -18,20 +19,19 @@ export interface IngestMetrics {
   committed: Counter
   batchSeconds: Histogram
   storeSeconds: Histogram<'operation'>
+  storeErrors: Counter<'operation'>
   stateResets: Counter
 }
 
-function createMetrics(context: RoleContext): IngestMetrics {
-  const registers = [context.metrics]
-  return {
+const ingestMetrics = metricsOnce((registers): IngestMetrics => ({
     events: new Counter({ name: 'churn_ingest_events_total', help: 'Customer events by outcome: applied, late, replayed (already applied), dead_lettered.', labelNames: ['outcome'], registers }),
     changelog: new Counter({ name: 'churn_ingest_changelog_records_total', help: 'Feature vectors emitted to customer.features.', registers }),
     committed: new Counter({ name: 'churn_ingest_committed_records_total', help: 'Customer events whose transaction (changelog records and consumed offsets) committed.', registers }),
     batchSeconds: new Histogram({ name: 'churn_ingest_batch_duration_seconds', help: 'Time to turn a batch into state writes and changelog records.', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
     storeSeconds: new Histogram({ name: 'churn_online_store_operation_duration_seconds', help: 'Redis operations of the online store.', labelNames: ['operation'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25], registers }),
+    storeErrors: new Counter({ name: 'churn_online_store_errors_total', help: 'Redis operations of the online store that failed (the batch is aborted and consumed again).', labelNames: ['operation'], registers }),
     stateResets: new Counter({ name: 'churn_ingest_state_resets_total', help: 'Customer states dropped because they were built by another feature-set version.', registers }),
-  }
-}
+}))
 
 /** One customer's progress through a batch. */
 interface CustomerWork {
@@ -65,7 +65,10 @@ export async function ingestBatch(
   const stored = new Map<string, StoredCustomer>()
   const read = async (ids: string[]): Promise<void> => {
     const timer = metrics?.storeSeconds.startTimer({ operation: 'read_states' })
-    const states = await store.readStates(ids, partition)
+    const states = await store.readStates(ids, partition).catch((error: unknown) => {
+      metrics?.storeErrors.inc({ operation: 'read_states' })
+      throw error
+    })
     timer?.()
     ids.forEach((id, i) => stored.set(id, states[i] ?? { state: undefined, offset: -1 }))
   }
@@ -159,7 +162,13 @@ export async function ingestBatch(
   }
   const writeTimer = metrics?.storeSeconds.startTimer({ operation: 'write_states' })
   // The changelog is sent while Redis writes; the transaction commits only once both are done.
-  const written = store.writeStates(writes, featureSet.version).then(() => writeTimer?.())
+  const written = store.writeStates(writes, featureSet.version).then(
+    () => writeTimer?.(),
+    (error: unknown) => {
+      metrics?.storeErrors.inc({ operation: 'write_states' })
+      throw error
+    },
+  )
   if (metrics !== undefined) {
     metrics.events.inc({ outcome: 'dead_lettered' }, decodeFailures)
     metrics.events.inc({ outcome: 'applied' }, appliedEvents)
@@ -182,7 +191,7 @@ export async function startIngest(context: RoleContext, featureSet: FeatureSet, 
   const options = ingestOptionsSchema.parse(input)
   const redis = await context.redis()
   const store = new OnlineStore(redis, { keyPrefix: options.keyPrefix })
-  const metrics = createMetrics(context)
+  const metrics = ingestMetrics(context.metrics)
   const codec = new CustomerEventCodec(context.registry, context.catalog.customerEvents)
   const features = new AvroCodec(context.registry, loadSchema('featureVector'), `${context.catalog.customerFeatures.name}-value`)
   const pipeline = new TransactionalPipeline({
@@ -196,6 +205,7 @@ export async function startIngest(context: RoleContext, featureSet: FeatureSet, 
     topics: [context.catalog.customerEvents.name],
     maxBytesPerPartition: options.maxBytesPerPartition,
     sessionTimeout: options.sessionTimeoutMs,
+    metrics: { registry: context.metrics, role: 'ingest' },
     transform: async (batch) => {
       const timer = metrics.batchSeconds.startTimer()
       try {

@@ -2,10 +2,12 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import type { Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs'
 import type { Registry } from 'prom-client'
+import { ConsumerLagGauge } from '../../core/consumer-lag.js'
 import { deadLetterHeaders, headerText } from '../../core/dead-letter.js'
 import { ChurnError, ErrorCodes, errorMessage } from '../../core/errors.js'
 import { createIdempotentProducer, nextOffset } from '../../core/kafka.js'
 import type { Logger } from '../../core/logger.js'
+import { RecordCounts, type UncommittedRecords } from '../../core/record-counts.js'
 import { migrate } from '../../feature-store/offline/migrations.js'
 import type { TopicCatalog, TopicSpec } from '../../schemas/catalog.js'
 import type { RoleDefinition, RunningRole } from '../runtime/context.js'
@@ -56,6 +58,9 @@ export class OfflineSink implements RunningRole {
   readonly #producer: Producer
   readonly #routes = new Map<string, Route>()
   readonly #inflight = new Set<Promise<void>>()
+  /** `churn_records_*_total` of batches taken, counted once their offsets are committed. */
+  readonly #records: UncommittedRecords
+  readonly #lag: ConsumerLagGauge
   #state: OfflineSinkState = 'idle'
   #accepting = false
   #closing: Promise<void> | undefined
@@ -74,6 +79,8 @@ export class OfflineSink implements RunningRole {
       maxWaitTimeInMs: this.#options.maxWaitTimeMs,
     })
     this.#producer = createIdempotentProducer(deps.kafka)
+    this.#records = new RecordCounts(deps.metrics, offlineSinkRoleName).uncommitted()
+    this.#lag = new ConsumerLagGauge({ kafka: deps.kafka, consumer: this.#consumer, groupId: this.#groupId, registry: deps.metrics, logger: this.#logger })
     const sources: SinkSource[] = [
       customerEventSource(deps.registry, deps.catalog.customerEvents, offlineSinkRoleName),
       featureSnapshotSource(deps.registry, deps.catalog.customerFeatures, offlineSinkRoleName),
@@ -166,6 +173,7 @@ export class OfflineSink implements RunningRole {
     }
     await step('disconnect consumer', () => this.#consumer.disconnect())
     await step('disconnect producer', () => this.#producer.disconnect())
+    await step('stop reporting lag', () => this.#lag.close())
     this.#state = 'stopped'
     if (failures.length > 0) throw new ChurnError(ErrorCodes.CLOSED, `closing the offline sink: ${failures.join('; ')}`)
     this.#logger.info({ groupId: this.#groupId }, 'offline sink closed')
@@ -186,8 +194,19 @@ export class OfflineSink implements RunningRole {
       options: this.#options,
       metrics: this.#metrics,
       logger: this.#logger,
-      deadLetter: (messages) => this.#sendDeadLetters(source.topic, messages),
-      commit: (positions) => this.#consumer.commitOffsets(positions.map(({ partition, offset }) => ({ topic, partition, offset }))),
+      deadLetter: async (messages) => {
+        await this.#sendDeadLetters(source.topic, messages)
+        // Rows ClickHouse refused: counted with the batch they came in, when its offsets are committed.
+        for (const message of messages) {
+          const partition = Number(headerText(message.headers, deadLetterHeaders.sourcePartition))
+          const offset = headerText(message.headers, deadLetterHeaders.sourceOffset) ?? '-1'
+          this.#records.produced(topic, partition, offset, [{ topic: this.#deps.catalog.deadLetter(source.topic).name, messages: [message] }])
+        }
+      },
+      commit: async (positions) => {
+        await this.#consumer.commitOffsets(positions.map(({ partition, offset }) => ({ topic, partition, offset })))
+        for (const { partition, offset } of positions) this.#records.committed(topic, partition, offset)
+      },
       pause: () => {
         this.#consumer.pause([{ topic }])
       },
@@ -217,7 +236,9 @@ export class OfflineSink implements RunningRole {
     // Bad records are in the dead-letter topic before the offsets past them can be committed.
     if (deadLetters.length > 0) await this.#sendDeadLetters(route.source.topic, deadLetters)
     this.#metrics.consumed.inc({ topic: batch.topic }, batch.messages.length)
-    route.writer.accept(batch.partition, rows, nextOffset(batch.lastOffset()))
+    const end = nextOffset(batch.lastOffset())
+    this.#records.consumed(batch.topic, batch.partition, end, batch.messages.length, [{ topic: this.#deps.catalog.deadLetter(route.source.topic).name, messages: deadLetters }])
+    route.writer.accept(batch.partition, rows, end)
     payload.resolveOffset(batch.lastOffset())
     await payload.heartbeat()
   }

@@ -22,6 +22,7 @@ export interface ScorerMetrics {
   batchSeconds: Histogram
   eventToScore: Histogram
   featureAge: Histogram
+  scores: Counter<'model_role' | 'risk'>
 }
 
 const scorerMetrics = metricsOnce((registers): ScorerMetrics => ({
@@ -35,7 +36,16 @@ const scorerMetrics = metricsOnce((registers): ScorerMetrics => ({
       registers,
     }),
     featureAge: new Histogram({ name: 'churn_scorer_feature_age_seconds', help: 'Age of the features behind a score at scoring time.', buckets: [1, 60, 3600, 86_400, 7 * 86_400, 30 * 86_400], registers }),
+    scores: new Counter({
+      name: 'churn_scores_total',
+      help: 'Scores committed to churn.scores (model_role champion, whichever fallback level produced them) and churn.scores.shadow (model_role shadow), by risk band.',
+      labelNames: ['model_role', 'risk'],
+      registers,
+    }),
 }))
+
+/** Scores of one batch by model role and risk band, counted once the batch's transaction commits. */
+export type ScoreTally = Map<`${'champion' | 'shadow'}|${RiskBand}`, number>
 
 interface Dependencies {
   vectors: AvroCodec
@@ -67,8 +77,11 @@ function scoreMessage(codec: AvroCodec, score: ScoredVector, sourceEventTime: nu
   }
 }
 
-/** Turns one batch of `customer.features` into scores, shadow scores and dead letters, with one model set. */
-export async function scoreBatch(batch: Batch, models: ModelSet, deps: Dependencies): Promise<TopicMessages[]> {
+/**
+ * Turns one batch of `customer.features` into scores, shadow scores and dead letters, with one model set; adds
+ * what it emits to `tally`.
+ */
+export async function scoreBatch(batch: Batch, models: ModelSet, deps: Dependencies, tally?: ScoreTally): Promise<TopicMessages[]> {
   const { vectors, scores, shadowScores, engine, catalog, options, metrics, last } = deps
   const inputs: VectorInput[] = []
   const eventTimes: number[] = []
@@ -116,8 +129,13 @@ export async function scoreBatch(batch: Batch, models: ModelSet, deps: Dependenc
     metrics?.eventToScore.observe(Math.max(0, scoredAt - (publishedAt[i] ?? scoredAt)) / 1000)
     metrics?.featureAge.observe(Math.max(0, scoredAt - eventTime) / 1000)
     out.push(scoreMessage(scores, score, eventTime, scoredAt))
+    tally?.set(`champion|${score.riskBand}`, (tally.get(`champion|${score.riskBand}`) ?? 0) + 1)
   })
-  const shadowMessages = shadow.flatMap((score, i) => (score === undefined ? [] : [scoreMessage(shadowScores, score, eventTimes[i] ?? scoredAt, scoredAt)]))
+  const shadowMessages = shadow.flatMap((score, i) => {
+    if (score === undefined) return []
+    tally?.set(`shadow|${score.riskBand}`, (tally.get(`shadow|${score.riskBand}`) ?? 0) + 1)
+    return [scoreMessage(shadowScores, score, eventTimes[i] ?? scoredAt, scoredAt)]
+  })
   return [
     { topic: catalog.scores.name, messages: out },
     { topic: catalog.shadowScores.name, messages: shadowMessages },
@@ -158,6 +176,7 @@ export async function startScorer(context: RoleContext, featureSet: FeatureSet, 
     metrics,
     last: new Map(),
   }
+  let tally: ScoreTally = new Map()
   const pipeline = new TransactionalPipeline({
     kafka: context.kafka,
     logger,
@@ -166,16 +185,27 @@ export async function startScorer(context: RoleContext, featureSet: FeatureSet, 
     topics: [context.catalog.customerFeatures.name],
     maxBytesPerPartition: options.maxBytesPerPartition,
     sessionTimeout: options.sessionTimeoutMs,
+    metrics: { registry: context.metrics, role: 'scorer' },
     transform: async (batch) => {
       const timer = metrics.batchSeconds.startTimer()
       const { models, release } = manager.acquire()
+      // One batch at a time (one transactional producer): the tally is this batch's until it commits or aborts.
+      tally = new Map()
       try {
-        return await scoreBatch(batch, models, deps)
+        return await scoreBatch(batch, models, deps, tally)
       } finally {
         await release()
         timer()
       }
     },
+    onCommitted: () => {
+      for (const [key, count] of tally) {
+        const [modelRole = '', risk = ''] = key.split('|')
+        metrics.scores.inc({ model_role: modelRole, risk }, count)
+      }
+      tally.clear()
+    },
+    onAborted: () => { tally.clear() },
   })
   await pipeline.start()
   return {

@@ -2,10 +2,12 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs'
 import type { Registry } from 'prom-client'
+import { ConsumerLagGauge } from '../../core/consumer-lag.js'
 import { deadLetterHeaders, headerText } from '../../core/dead-letter.js'
 import { ChurnError, ErrorCodes, errorMessage } from '../../core/errors.js'
-import { createIdempotentProducer } from '../../core/kafka.js'
+import { createIdempotentProducer, nextOffset } from '../../core/kafka.js'
 import type { Logger } from '../../core/logger.js'
+import { RecordCounts, type UncommittedRecords } from '../../core/record-counts.js'
 import { DAY_MS, type FeatureSet } from '../../feature-store/feature-set.js'
 import { migrate } from '../../feature-store/offline/migrations.js'
 import { loadSchema } from '../../schemas/avro.js'
@@ -71,6 +73,9 @@ export class Trainer implements RunningRole {
   readonly #codec: AvroCodec
   readonly #queue: RetrainQueue
   readonly #abort = new AbortController()
+  /** `churn_records_*_total` of consumed batches, counted once their offsets are committed. */
+  readonly #records: UncommittedRecords
+  readonly #lag: ConsumerLagGauge
   #state: TrainerState = 'idle'
   #accepting = false
   #loop: Promise<void> | undefined
@@ -97,6 +102,15 @@ export class Trainer implements RunningRole {
     this.#models = new ModelRegistry(deps.client, { modelName: this.#options.modelName, onTransition: this.#events.listener })
     this.#codec = new AvroCodec(deps.registry, loadSchema('retrainRequest'), `${deps.catalog.retrainRequests.name}-value`)
     this.#queue = new RetrainQueue({ cooldownMs: this.#options.cooldownMs, maxAttempts: this.#options.maxAttempts })
+    this.#records = new RecordCounts(deps.metrics, trainerRoleName).uncommitted()
+    this.#lag = new ConsumerLagGauge({ kafka: deps.kafka, consumer: this.#consumer, groupId: this.#groupId, registry: deps.metrics, logger: this.#logger })
+    // KafkaJS skips batches of only commit markers (requests come in transactions) without calling eachBatch;
+    // committing past them keeps the group's lag at zero.
+    this.#consumer.on(this.#consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0 || !this.#accepting) return
+      this.#queue.skip(payload.partition, payload.lastOffset)
+      void this.#commit()
+    })
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       this.#logger.error({ err: payload.error, restart: payload.restart }, 'trainer consumer crashed')
       if (!payload.restart && this.#state === 'running') this.#state = 'failed'
@@ -172,6 +186,7 @@ export class Trainer implements RunningRole {
     await step('disconnect consumer', () => this.#consumer.disconnect())
     await step('disconnect producer', () => this.#producer.disconnect())
     await step('close model events', () => this.#events.close())
+    await step('stop reporting lag', () => this.#lag.close())
     this.#state = 'stopped'
     if (failures.length > 0) throw new ChurnError(ErrorCodes.CLOSED, `closing the trainer: ${failures.join('; ')}`)
     this.#logger.info({ groupId: this.#groupId }, 'trainer closed')
@@ -186,6 +201,7 @@ export class Trainer implements RunningRole {
     if (deadLetters.length > 0) {
       await this.#producer.send({ topic: this.#deps.catalog.deadLetter(this.#deps.catalog.retrainRequests).name, acks: -1, messages: deadLetters })
     }
+    this.#records.consumed(batch.topic, batch.partition, nextOffset(batch.lastOffset()), batch.messages.length, [{ topic: this.#deps.catalog.deadLetter(this.#deps.catalog.retrainRequests).name, messages: deadLetters }])
     for (const entry of entries) {
       if ('deadLetter' in entry) {
         this.#queue.skip(batch.partition, entry.offset)
@@ -204,6 +220,8 @@ export class Trainer implements RunningRole {
       )
     }
     this.#metrics.pendingRequests.set(this.#queue.pendingCount)
+    // Past a commit marker that ends the batch too.
+    this.#queue.skip(batch.partition, batch.lastOffset())
     payload.resolveOffset(batch.lastOffset())
     await payload.heartbeat()
     this.#wake?.()
@@ -345,6 +363,7 @@ export class Trainer implements RunningRole {
       try {
         await this.#consumer.commitOffsets(positions.map(({ partition, offset }) => ({ topic, partition, offset })))
         this.#queue.markCommitted(positions)
+        for (const { partition, offset } of positions) this.#records.committed(topic, partition, offset)
       } catch (error) {
         this.#metrics.commitErrors.inc()
         this.#logger.warn({ err: error, positions }, 'committing retrain request offsets failed; retried with the next commit')

@@ -40,9 +40,10 @@ function request(id: string, eventTime: number): Buffer {
   return requestCodec.encode({
     request_id: id,
     requested_at: Date.now(),
-    reason: 'drift',
+    // Scheduled: a drift request would wait for post-drift labels (the loop test covers that).
+    reason: 'schedule',
     model_version: null,
-    evidence: [{ window_start: eventTime - 7 * DAY_MS, window_end: eventTime, statistic: 'psi', feature: 'usage_minutes_7d', value: 0.31, threshold: 0.2 }],
+    evidence: [],
     event_time: eventTime,
   })
 }
